@@ -1,0 +1,227 @@
+#include "src/cli/command_line.h"
+
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <charconv>
+#include <limits>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "keel/config_error.h"
+#include "src/cli/regex_check.h"
+#include "src/console/console_spec.h"
+
+namespace keel::cli {
+namespace {
+
+constexpr uint32_t kMaxCpus = 64;
+constexpr size_t kMaxKeys = 4096;
+
+// What `keel run` collects before it is checked and turned into a config.
+struct RunArguments {
+  std::string kernel;
+  std::string initrd;
+  std::string cmdline;
+  std::string memory = "512M";
+  uint32_t cpus = 1;
+  std::string serial = "stdio";
+  std::string log_level = "warn";
+  std::string log_file;
+  uint16_t debug_exit_port = 0x501;
+  std::string send_keys;
+  std::string send_keys_after;
+};
+
+spdlog::level::level_enum parse_log_level(const std::string& name) {
+  static const std::pair<const char*, spdlog::level::level_enum> kLevels[] = {
+      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug}, {"info", spdlog::level::info},
+      {"warn", spdlog::level::warn},   {"error", spdlog::level::err},   {"off", spdlog::level::off},
+  };
+  for (const auto& [level_name, level] : kLevels) {
+    if (name == level_name) return level;
+  }
+  throw ConfigError(fmt::format("invalid --log-level '{}': expected trace, debug, info, warn, error or off", name));
+}
+
+vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
+  vmm::MachineConfig config;
+  if (run.count("--kernel") > 0) {
+    check_readable_file("--kernel", args.kernel);
+    config.kernel = args.kernel;
+  }
+  if (run.count("--initrd") > 0) {
+    check_readable_file("--initrd", args.initrd);
+    config.initrd = args.initrd;
+  }
+  config.cmdline = args.cmdline;
+  config.memory.size_bytes = parse_memory_size(args.memory);
+  config.cpus = args.cpus;
+  config.serial = console::parse_console_spec(args.serial);
+  config.debug_exit_port = args.debug_exit_port;
+  if (run.count("--send-keys") > 0) {
+    vmm::KeyInjection injection;
+    injection.keys = parse_key_list(args.send_keys);
+    if (run.count("--send-keys-after") > 0) {
+      if (const std::string why = regex_error_text(args.send_keys_after); !why.empty()) {
+        throw ConfigError(fmt::format("invalid --send-keys-after '{}': {}", args.send_keys_after, why));
+      }
+      injection.after_console_regex = args.send_keys_after;
+    }
+    config.key_injection = std::move(injection);
+  }
+  return config;
+}
+
+std::string one_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
+}  // namespace
+
+uint64_t parse_memory_size(std::string_view text) {
+  const auto invalid = [&] {
+    return ConfigError(fmt::format("invalid --memory '{}': expected a size like 512M or 4G", text));
+  };
+  uint64_t number = 0;
+  const char* const end = text.data() + text.size();
+  const auto [rest, error] = std::from_chars(text.data(), end, number, 10);
+  if (error == std::errc::result_out_of_range) throw ConfigError(fmt::format("invalid --memory '{}': too large", text));
+  if (error != std::errc() || rest == text.data()) throw invalid();
+  unsigned shift = 20;  // a plain number is MiB
+  if (rest != end) {
+    if (rest + 1 != end) throw invalid();
+    switch (*rest) {
+      case 'K': case 'k': shift = 10; break;
+      case 'M': case 'm': shift = 20; break;
+      case 'G': case 'g': shift = 30; break;
+      case 'T': case 't': shift = 40; break;
+      default: throw invalid();
+    }
+  }
+  if (number == 0) throw ConfigError(fmt::format("invalid --memory '{}': the size must not be zero", text));
+  if (number > (std::numeric_limits<uint64_t>::max() >> shift)) {
+    throw ConfigError(fmt::format("invalid --memory '{}': too large", text));
+  }
+  return number << shift;
+}
+
+std::vector<std::string> parse_key_list(std::string_view text) {
+  std::vector<std::string> keys;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string_view key = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+    // Each '-'-separated part is a QKeyCode name: lower-case letters, digits, '_'.
+    bool well_formed = !key.empty() && key.front() != '-' && key.back() != '-' &&
+                       key.find("--") == std::string_view::npos;
+    for (char c : key) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) well_formed = false;
+    }
+    if (!well_formed) {
+      throw ConfigError(fmt::format("invalid --send-keys '{}': bad key '{}' (expected QEMU key names such as a, ret, "
+                                    "shift-c, separated by commas)",
+                                    text, key));
+    }
+    keys.emplace_back(key);
+    if (keys.size() > kMaxKeys) throw ConfigError(fmt::format("invalid --send-keys: more than {} keys", kMaxKeys));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return keys;
+}
+
+void check_readable_file(std::string_view flag, const std::filesystem::path& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0) {
+    throw ConfigError(fmt::format("{} '{}': {}", flag, path.string(), std::generic_category().message(errno)));
+  }
+  if (!S_ISREG(info.st_mode)) throw ConfigError(fmt::format("{} '{}': not a regular file", flag, path.string()));
+  if (access(path.c_str(), R_OK) != 0) {
+    throw ConfigError(fmt::format("{} '{}': {}", flag, path.string(), std::generic_category().message(errno)));
+  }
+}
+
+ParseOutcome parse_command_line(int argc, const char* const* argv) {
+  CLI::App app("keel: a KVM virtual machine monitor", "keel");
+  app.set_version_flag("--version", "keel " KEEL_VERSION, "Print the version and exit");
+  app.require_subcommand(1);
+
+  RunArguments args;
+  CLI::App* run = app.add_subcommand("run", "Boot a guest and run it until it exits");
+  run->add_option("--kernel", args.kernel,
+                  "Kernel image: Linux bzImage, PVH ELF or Multiboot (default: the embedded probe guest)")
+      ->type_name("PATH");
+  run->add_option("--initrd", args.initrd, "Initial ramdisk or boot module")->type_name("PATH");
+  run->add_option("--cmdline", args.cmdline, "Kernel command line")->type_name("STRING");
+  run->add_option("--memory", args.memory, "Guest RAM: 512M, 4G, ... (a plain number is MiB)")
+      ->type_name("SIZE")
+      ->capture_default_str();
+  run->add_option("--cpus", args.cpus, "Number of vCPUs")->type_name("N")->check(CLI::Range(1u, kMaxCpus))->capture_default_str();
+  run->add_option("--serial", args.serial, "COM1 backend: stdio, file:PATH, pty, unix:PATH or none")
+      ->type_name("BACKEND")
+      ->capture_default_str();
+  run->add_option("--log-level", args.log_level, "keel's log level: trace, debug, info, warn, error or off")
+      ->type_name("LEVEL")
+      ->capture_default_str();
+  run->add_option("--log-file", args.log_file, "Write keel's log to this file instead of stderr")->type_name("PATH");
+  run->add_option("--debug-exit-port", args.debug_exit_port, "I/O port of the debug-exit device")
+      ->type_name("PORT")
+      ->default_str("0x501");
+  CLI::Option* send_keys =
+      run->add_option("--send-keys", args.send_keys, "Keys to type on the PS/2 keyboard: a,b,shift-c,ret")
+          ->type_name("KEYS");
+  run->add_option("--send-keys-after", args.send_keys_after,
+                  "Type --send-keys once the serial output matches this regular expression")
+      ->type_name("REGEX")
+      ->needs(send_keys);
+
+  ParseOutcome outcome;
+  // CLI11 would call both of these "A subcommand is required".
+  if (argc <= 1) {
+    outcome.usage = app.help();
+    outcome.error = "no command given (try 'keel run --help')";
+    outcome.exit_status = kExitError;
+    return outcome;
+  }
+  if (const std::string_view first = argv[1]; !first.starts_with('-') && first != "run") {
+    outcome.error = fmt::format("unknown command '{}' (expected run)", first);
+    outcome.exit_status = kExitError;
+    return outcome;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out;
+    std::ostringstream ignored;
+    app.exit(e, out, ignored);  // prints help or the version on `out`
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      outcome.output = out.str();
+      outcome.exit_status = kExitSuccess;
+    } else {
+      outcome.error = one_line(e.what());
+      outcome.exit_status = kExitError;
+    }
+    return outcome;
+  }
+
+  try {
+    outcome.log.level = parse_log_level(args.log_level);
+    if (run->count("--log-file") > 0) outcome.log.file = args.log_file;
+    outcome.config = build_config(args, *run);
+  } catch (const ConfigError& e) {
+    outcome.config.reset();
+    outcome.error = one_line(e.what());
+    outcome.exit_status = kExitError;
+  }
+  return outcome;
+}
+
+}  // namespace keel::cli

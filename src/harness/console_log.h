@@ -1,0 +1,43 @@
+// `--console-log FILE`: the guest's console, one line per line, each
+// prefixed with the time its first byte arrived, in seconds since keel
+// started, dmesg style: "[   12.345678] text". Bytes are written as the
+// guest sent them (escape sequences included), so the file is what the
+// console showed. Line-buffered, so the log is complete up to the last
+// line even when a CI job kills keel.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace keel::harness {
+
+class ConsoleLog {
+ public:
+  // Creates or truncates the file; ConfigError naming the path if it can't.
+  explicit ConsoleLog(const std::filesystem::path& path);
+
+  // "[%5d.%06d] " + line + "\n". A write error is logged once and further
+  // lines are dropped: the console log must never stop the VM.
+  void write_line(std::string_view line, std::chrono::nanoseconds since_start) noexcept;
+
+  // Flush and close; later write_line calls do nothing. Returns false (and
+  // logs) if anything could not be written.
+  bool close() noexcept;
+
+  // "[   12.345678] " for a time since start.
+  static std::string timestamp(std::chrono::nanoseconds since_start);
+
+ private:
+  struct FileCloser {
+    void operator()(std::FILE* file) const noexcept { std::fclose(file); }
+  };
+  std::filesystem::path path_;
+  std::unique_ptr<std::FILE, FileCloser> file_;
+  bool failed_ = false;
+};
+
+}  // namespace keel::harness

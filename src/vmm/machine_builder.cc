@@ -1,0 +1,166 @@
+#include "src/vmm/machine_builder.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "devices/i8042/i8042.h"
+#include "devices/legacy/acpi_power.h"
+#include "devices/legacy/debug_exit.h"
+#include "devices/legacy/legacy_ports.h"
+#include "devices/rtc/cmos_rtc.h"
+#include "devices/uart/uart_8250.h"
+#include "keel/clock.h"
+#include "keel/config_error.h"
+#include "src/kvm/boot_msrs.h"
+#include "src/kvm/boot_registers.h"
+#include "src/kvm/cpuid.h"
+#include "src/kvm/pvm.h"
+#include "src/vmm/default_guest/default_guest.h"
+#include "src/vmm/vcpu_runner.h"
+
+namespace keel::vmm {
+
+Machine::Machine() = default;
+Machine::~Machine() {
+  // The signalfd is registered with the loop, which is destroyed first.
+  if (signals) signals->unwatch();
+}
+
+namespace {
+
+void validate(const MachineConfig& config) {
+  if (config.cpus < 1 || config.cpus > kMaxCpus) {
+    throw ConfigError(fmt::format("--cpus {} is out of range (1..{})", config.cpus, kMaxCpus));
+  }
+}
+
+void insert_or_throw(Bus& bus, uint64_t base, uint64_t length, std::shared_ptr<BusDevice> device,
+                     const char* what) {
+  if (!bus.insert(base, length, std::move(device))) {
+    throw ConfigError(fmt::format("{} at {} {:#x} (length {}) overlaps another device", what, bus.name(), base,
+                                  length));
+  }
+}
+
+void create_vm(Machine& m, const MachineConfig& config) {
+  m.memory = std::make_unique<GuestMemory>(config.memory);
+  m.kvm = std::make_unique<kvm::Kvm>();
+  int max_vcpus = m.kvm->max_vcpus();
+  if (config.cpus > static_cast<uint32_t>(max_vcpus)) {
+    throw ConfigError(fmt::format("--cpus {}: this host's KVM allows at most {} vCPUs", config.cpus, max_vcpus));
+  }
+  m.pvm_host = kvm::is_pvm_host();
+  if (m.pvm_host) spdlog::info("host KVM is PVM: guest code runs through KVM's instruction emulator");
+  m.vm = m.kvm->create_vm();
+  m.vm->setup_pc_platform();
+  m.vm->add_memory(*m.memory);
+}
+
+std::pair<uint64_t, uint64_t> low_and_high_ram(const GuestMemory& memory) {
+  uint64_t low = 0, high = 0;
+  for (const MemoryRegion& region : memory.regions()) {
+    (raw(region.guest_base) >= layout::kHighRamStart ? high : low) += region.size;
+  }
+  return {low, high};
+}
+
+void add_devices(Machine& m, const MachineConfig& config) {
+  Bus& pio = *m.pio_bus;
+  kvm::Vm& vm = *m.vm;
+
+  auto uart = std::make_shared<devices::Uart8250>(vm.irq_line(devices::Uart8250::kCom1Irq), m.console);
+  insert_or_throw(pio, devices::Uart8250::kCom1Port, devices::Uart8250::kPortCount, uart, "COM1 UART");
+  m.console->set_receiver(uart);
+
+  m.i8042 = std::make_unique<devices::I8042>(vm.irq_line(devices::I8042::kKeyboardIrq),
+                                             vm.irq_line(devices::I8042::kMouseIrq), m.control);
+  insert_or_throw(pio, devices::I8042::kDataPort, 1, m.i8042->data_port(), "i8042 data port");
+  insert_or_throw(pio, devices::I8042::kCommandPort, 1, m.i8042->command_port(), "i8042 command port");
+
+  auto rtc = std::make_shared<devices::CmosRtc>(vm.irq_line(devices::CmosRtc::kIrq), system_clock(), *m.loop);
+  auto [low_ram, high_ram] = low_and_high_ram(*m.memory);
+  rtc->set_memory_size(low_ram, high_ram);
+  insert_or_throw(pio, devices::CmosRtc::kBasePort, devices::CmosRtc::kPortCount, rtc, "CMOS RTC");
+
+  insert_or_throw(pio, config.debug_exit_port, devices::DebugExit::kPortCount,
+                  std::make_shared<devices::DebugExit>(m.control), "debug-exit port");
+  insert_or_throw(pio, devices::PostCodePort::kPort, 1, std::make_shared<devices::PostCodePort>(), "POST port");
+  insert_or_throw(pio, devices::SystemControlPortA::kPort, 1, std::make_shared<devices::SystemControlPortA>(m.control),
+                  "system control port A");
+  insert_or_throw(pio, devices::ResetControlPort::kPort, 1, std::make_shared<devices::ResetControlPort>(m.control),
+                  "reset control port");
+  insert_or_throw(pio, devices::AcpiPowerPort::kPort, 1, std::make_shared<devices::AcpiPowerPort>(m.control),
+                  "ACPI power port");
+}
+
+boot::BootEntry load_guest(Machine& m, const MachineConfig& config) {
+  boot::BootConfig boot_config{.kernel = {}, .initrd = config.initrd, .cmdline = config.cmdline,
+                               .cpu_count = config.cpus};
+  if (config.kernel && !config.kernel->empty()) {
+    boot_config.kernel = *config.kernel;
+    return boot::load(*m.memory, boot_config);
+  }
+  if (boot_config.cmdline.empty()) boot_config.cmdline = kDefaultGuestCmdline;
+  return boot::load_image(*m.memory, default_guest_image(), boot_config);
+}
+
+void create_vcpus(Machine& m, const MachineConfig& config) {
+  std::vector<kvm::CpuidEntry> supported = m.kvm->supported_cpuid();
+  std::vector<kvm::MsrValue> msrs = kvm::boot_msrs();
+  for (uint32_t id = 0; id < config.cpus; ++id) {
+    std::unique_ptr<kvm::Vcpu> vcpu = m.vm->create_vcpu(id);
+    vcpu->set_cpuid(kvm::patch_cpuid(supported, kvm::CpuTopology{.apic_id = id, .cpu_count = config.cpus}));
+    std::vector<std::string> refused = vcpu->set_msrs(msrs);
+    if (id == 0) {
+      for (const std::string& name : refused) spdlog::debug("kvm: host refused boot MSR {}", name);
+      vcpu->configure_bsp_lapic();
+      vcpu->set_boot_registers(kvm::boot_registers(m.boot_entry));
+      vcpu->set_mp_state(kvm::MpState::runnable);
+    } else {
+      // The in-kernel LAPIC starts APs on the guest's INIT/SIPI.
+      vcpu->set_mp_state(kvm::MpState::uninitialized);
+    }
+    m.vcpus.push_back(std::move(vcpu));
+  }
+}
+
+void setup_key_injection(Machine& m, const MachineConfig& config) {
+  if (!config.key_injection) return;
+  const KeyInjection& injection = *config.key_injection;
+  std::vector<KeyCombo> combos = parse_key_combos(injection.keys);
+  devices::I8042* keyboard = m.i8042.get();
+  m.key_injector = std::make_unique<KeyInjector>(
+      std::move(combos), [keyboard](std::string_view key, bool pressed) { return keyboard->inject_key(key, pressed); });
+  if (injection.after_console_regex.empty()) return;  // run() triggers it at start
+  m.key_trigger = std::make_unique<LineMatcher>(injection.after_console_regex);
+  LineMatcher* trigger = m.key_trigger.get();
+  KeyInjector* injector = m.key_injector.get();
+  m.console->add_observer([trigger, injector](std::span<const std::byte> bytes) {
+    if (trigger->feed(bytes)) injector->trigger();
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<Machine> build_machine(const MachineConfig& config) {
+  validate(config);
+  auto m = std::make_unique<Machine>();
+  // Before any thread exists, so every thread inherits the blocked mask.
+  m->signals = std::make_unique<HostSignals>();
+  install_vcpu_kick_handler();
+
+  create_vm(*m, config);
+  m->loop = std::make_unique<EventLoop>();
+  m->console = console::Console::open(config.serial, *m->loop, m->control);
+  m->pio_bus = std::make_unique<Bus>("pio");
+  m->mmio_bus = std::make_unique<Bus>("mmio");
+  add_devices(*m, config);
+  setup_key_injection(*m, config);
+
+  m->boot_entry = load_guest(*m, config);
+  create_vcpus(*m, config);
+  m->signals->watch(*m->loop, m->control);
+  return m;
+}
+
+}  // namespace keel::vmm

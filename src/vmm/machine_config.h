@@ -1,0 +1,44 @@
+// Everything `keel run` was asked for, already parsed and validated by the
+// CLI layer. The machine builder (machine.h) turns it into a running VM.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "keel/guest_memory.h"
+
+namespace keel::vmm {
+
+enum class ConsoleKind { stdio, file, pty, unix_socket, none };
+
+struct ConsoleSpec {
+  ConsoleKind kind = ConsoleKind::stdio;
+  std::filesystem::path path;  // file: and unix: only
+};
+
+// Keys to inject into the PS/2 keyboard once the console output matches a
+// pattern (used by the probe guest's i8042-inject suite; a seed of the
+// scripted-harness features).
+struct KeyInjection {
+  std::string after_console_regex;     // empty: right after boot
+  std::vector<std::string> keys;       // QKeyCode names; "shift-a" presses both
+};
+
+struct MachineConfig {
+  // Kernel: a path, or nullopt for the embedded default guest (the probe
+  // guest in demo mode).
+  std::optional<std::filesystem::path> kernel;
+  std::optional<std::filesystem::path> initrd;
+  std::string cmdline;
+  MemoryConfig memory{.size_bytes = 512ull << 20, .backing = MemoryBacking::anonymous, .hugetlbfs_path = {}};
+  uint32_t cpus = 1;
+  ConsoleSpec serial;
+  uint16_t debug_exit_port = 0x501;
+  std::optional<KeyInjection> key_injection;
+};
+
+}  // namespace keel::vmm

@@ -1,0 +1,54 @@
+// Everything a running VM is made of, owned in one place. Members are
+// declared in dependency order so that destruction (reverse order) takes
+// down users before what they use: key injection, devices and buses before
+// the console, the console before the event loop, everything before the
+// MachineControl they report to, vCPUs before the VM, the VM before guest
+// memory (its slots point there). Built by build_machine() (machine_builder.h).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "keel/bus.h"
+#include "keel/guest_memory.h"
+#include "src/boot/boot.h"
+#include "src/console/console.h"
+#include "src/kvm/kvm_system.h"
+#include "src/kvm/vcpu.h"
+#include "src/kvm/vm.h"
+#include "src/vmm/host_signals.h"
+#include "src/vmm/key_injector.h"
+#include "src/vmm/line_matcher.h"
+#include "src/vmm/loop/event_loop.h"
+#include "src/vmm/vm_control.h"
+
+namespace keel::devices {
+class I8042;
+}
+
+namespace keel::vmm {
+
+struct Machine {
+  Machine();
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  std::unique_ptr<HostSignals> signals;
+  std::unique_ptr<GuestMemory> memory;
+  std::unique_ptr<kvm::Kvm> kvm;
+  std::unique_ptr<kvm::Vm> vm;
+  std::vector<std::unique_ptr<kvm::Vcpu>> vcpus;
+  bool pvm_host = false;
+  MachineControl control;
+  std::unique_ptr<EventLoop> loop;
+  std::shared_ptr<console::Console> console;
+  std::unique_ptr<Bus> pio_bus;
+  std::unique_ptr<Bus> mmio_bus;
+  std::unique_ptr<devices::I8042> i8042;
+  std::unique_ptr<LineMatcher> key_trigger;   // null: inject right after boot
+  std::unique_ptr<KeyInjector> key_injector;  // null: no key injection
+  boot::BootEntry boot_entry{};
+};
+
+}  // namespace keel::vmm

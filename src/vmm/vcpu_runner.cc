@@ -1,0 +1,79 @@
+#include "src/vmm/vcpu_runner.h"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "src/kvm/host_error.h"
+#include "src/vmm/exit_dispatch.h"
+
+namespace keel::vmm {
+
+namespace {
+
+constexpr int kKickSignal = SIGUSR1;
+
+// Deliberately empty: the point is that the signal interrupts KVM_RUN.
+void on_kick_signal(int) {}
+
+void report(const StopDecision& decision, const kvm::Vcpu& vcpu, bool pvm_host) noexcept {
+  try {
+    if (decision.is_error) {
+      spdlog::error("vcpu {}: {}", vcpu.id(), decision.message);
+    } else if (decision.is_warning) {
+      spdlog::warn("vcpu {}: {}", vcpu.id(), decision.message);
+    } else {
+      spdlog::info("vcpu {}: {}", vcpu.id(), decision.message);
+    }
+    if (decision.dump_registers) spdlog::error("vcpu {} registers:\n{}", vcpu.id(), vcpu.register_dump());
+    if (pvm_host && decision.pvm_hint) {
+      std::string why = kvm::pvm_explanation(*decision.pvm_hint);
+      if (decision.is_error) {
+        spdlog::error("{}", why);
+      } else {
+        spdlog::warn("{}", why);
+      }
+    }
+  } catch (...) {
+    // Logging failed (out of memory): the stop request still goes through.
+  }
+}
+
+}  // namespace
+
+void install_vcpu_kick_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_kick_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return EINTR
+  if (sigaction(kKickSignal, &action, nullptr) != 0) kvm::throw_host_error("sigaction(SIGUSR1)", errno);
+}
+
+void kick_vcpu(kvm::Vcpu& vcpu, pthread_t thread) noexcept {
+  // immediate_exit covers the window between the thread's stop check and its
+  // entry into KVM_RUN, where a signal alone would be lost.
+  vcpu.request_immediate_exit();
+  pthread_kill(thread, kKickSignal);
+}
+
+void run_vcpu_loop(kvm::Vcpu& vcpu, const VcpuRunContext& context) noexcept {
+  sigset_t kick;
+  sigemptyset(&kick);
+  sigaddset(&kick, kKickSignal);
+  pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
+
+  while (!context.control.stop_requested()) {
+    kvm::VcpuExit exit = vcpu.run();
+    std::optional<StopDecision> decision = handle_exit(exit, context.pio, context.mmio);
+    if (!decision) continue;
+    report(*decision, vcpu, context.pvm_host);
+    context.control.request_stop(decision->reason, decision->exit_status,
+                                 decision->is_error ? decision->message : std::string_view{});
+    return;
+  }
+}
+
+}  // namespace keel::vmm

@@ -1,0 +1,222 @@
+#include "src/cli/command_line.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "keel/config_error.h"
+
+namespace keel::cli {
+namespace {
+
+ParseOutcome parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "keel");
+  std::vector<const char*> argv;
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  argv.push_back(nullptr);
+  return parse_command_line(static_cast<int>(args.size()), argv.data());
+}
+
+// The one-line error of a failed parse (and checks that it failed).
+std::string error_of(std::vector<std::string> args) {
+  const ParseOutcome outcome = parse(std::move(args));
+  EXPECT_FALSE(outcome.config.has_value());
+  EXPECT_EQ(outcome.exit_status, kExitError);
+  EXPECT_EQ(outcome.error.find('\n'), std::string::npos);
+  return outcome.error;
+}
+
+class TempFile {
+ public:
+  TempFile() {
+    char pattern[] = "/tmp/keel-cli-XXXXXX";
+    const int fd = mkstemp(pattern);
+    close(fd);
+    path = pattern;
+    std::ofstream(path) << "image";
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+  std::string path;
+};
+
+TEST(CommandLine, RunDefaults) {
+  const ParseOutcome outcome = parse({"run"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  const vmm::MachineConfig& config = *outcome.config;
+  EXPECT_FALSE(config.kernel.has_value());  // the embedded default guest
+  EXPECT_FALSE(config.initrd.has_value());
+  EXPECT_EQ(config.cmdline, "");
+  EXPECT_EQ(config.memory.size_bytes, 512ull << 20);
+  EXPECT_EQ(config.cpus, 1u);
+  EXPECT_EQ(config.serial.kind, vmm::ConsoleKind::stdio);
+  EXPECT_EQ(config.debug_exit_port, 0x501);
+  EXPECT_FALSE(config.key_injection.has_value());
+  EXPECT_EQ(outcome.log.level, spdlog::level::warn);
+  EXPECT_FALSE(outcome.log.file.has_value());
+}
+
+TEST(CommandLine, RunWithEverything) {
+  TempFile kernel;
+  TempFile initrd;
+  const ParseOutcome outcome =
+      parse({"run", "--kernel", kernel.path, "--initrd", initrd.path, "--cmdline", "console=ttyS0 quiet", "--memory",
+             "2G", "--cpus", "4", "--serial", "unix:/tmp/c.sock", "--log-level", "debug", "--log-file", "/tmp/k.log",
+             "--debug-exit-port", "0xf4", "--send-keys", "a,b,shift-c,ret", "--send-keys-after", "login: $"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  const vmm::MachineConfig& config = *outcome.config;
+  EXPECT_EQ(config.kernel, kernel.path);
+  EXPECT_EQ(config.initrd, initrd.path);
+  EXPECT_EQ(config.cmdline, "console=ttyS0 quiet");
+  EXPECT_EQ(config.memory.size_bytes, 2ull << 30);
+  EXPECT_EQ(config.cpus, 4u);
+  EXPECT_EQ(config.serial.kind, vmm::ConsoleKind::unix_socket);
+  EXPECT_EQ(config.serial.path, "/tmp/c.sock");
+  EXPECT_EQ(config.debug_exit_port, 0xf4);
+  ASSERT_TRUE(config.key_injection.has_value());
+  EXPECT_EQ(config.key_injection->keys, (std::vector<std::string>{"a", "b", "shift-c", "ret"}));
+  EXPECT_EQ(config.key_injection->after_console_regex, "login: $");
+  EXPECT_EQ(outcome.log.level, spdlog::level::debug);
+  EXPECT_EQ(outcome.log.file, std::filesystem::path("/tmp/k.log"));
+}
+
+TEST(CommandLine, MemorySizes) {
+  EXPECT_EQ(parse_memory_size("512M"), 512ull << 20);
+  EXPECT_EQ(parse_memory_size("2G"), 2ull << 30);
+  EXPECT_EQ(parse_memory_size("1024"), 1024ull << 20);  // plain number: MiB, as QEMU -m
+  EXPECT_EQ(parse_memory_size("4096K"), 4096ull << 10);
+  EXPECT_EQ(parse_memory_size("1T"), 1ull << 40);
+  EXPECT_EQ(parse_memory_size("3g"), 3ull << 30);
+  EXPECT_EQ(parse(std::vector<std::string>{"run", "--memory", "1024"}).config->memory.size_bytes, 1ull << 30);
+}
+
+TEST(CommandLine, BadMemorySizes) {
+  const std::string expected = "invalid --memory '12X': expected a size like 512M or 4G";
+  EXPECT_EQ(error_of({"run", "--memory", "12X"}), expected);
+  for (const char* bad : {"", "M", "1.5G", "-1", "+1G", "12MB", " 1G", "0x10", "G1"}) {
+    EXPECT_THROW(parse_memory_size(bad), ConfigError) << bad;
+  }
+  EXPECT_EQ(error_of({"run", "--memory", "0"}), "invalid --memory '0': the size must not be zero");
+  EXPECT_EQ(error_of({"run", "--memory", "16777216T"}), "invalid --memory '16777216T': too large");  // 2^64
+  EXPECT_EQ(error_of({"run", "--memory", "99999999999999999999999"}),
+            "invalid --memory '99999999999999999999999': too large");
+}
+
+TEST(CommandLine, CpuBounds) {
+  EXPECT_EQ(parse({"run", "--cpus", "64"}).config->cpus, 64u);
+  EXPECT_EQ(parse({"run", "--cpus", "1"}).config->cpus, 1u);
+  for (const char* bad : {"0", "65", "-1", "4294967297", "two", ""}) {
+    EXPECT_NE(error_of({"run", "--cpus", bad}).find("--cpus"), std::string::npos) << bad;
+  }
+}
+
+TEST(CommandLine, DebugExitPortIsSixteenBits) {
+  EXPECT_EQ(parse({"run", "--debug-exit-port", "0x501"}).config->debug_exit_port, 0x501);
+  EXPECT_EQ(parse({"run", "--debug-exit-port", "65535"}).config->debug_exit_port, 0xffff);
+  EXPECT_NE(error_of({"run", "--debug-exit-port", "65536"}).find("--debug-exit-port"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--debug-exit-port", "-1"}).find("--debug-exit-port"), std::string::npos);
+}
+
+TEST(CommandLine, KernelAndInitrdMustBeReadableFiles) {
+  EXPECT_EQ(error_of({"run", "--kernel", "/nonexistent/bzImage"}),
+            "--kernel '/nonexistent/bzImage': No such file or directory");
+  EXPECT_EQ(error_of({"run", "--kernel", "/tmp"}), "--kernel '/tmp': not a regular file");
+  TempFile kernel;
+  EXPECT_EQ(error_of({"run", "--kernel", kernel.path, "--initrd", "/nonexistent/initrd"}),
+            "--initrd '/nonexistent/initrd': No such file or directory");
+  if (geteuid() != 0) {  // root reads anything
+    std::filesystem::permissions(kernel.path, std::filesystem::perms::none);
+    EXPECT_EQ(error_of({"run", "--kernel", kernel.path}), "--kernel '" + kernel.path + "': Permission denied");
+  }
+}
+
+TEST(CommandLine, Version) {
+  const ParseOutcome outcome = parse({"--version"});
+  EXPECT_FALSE(outcome.config.has_value());
+  EXPECT_EQ(outcome.exit_status, 0);
+  EXPECT_EQ(outcome.output, "keel 0.1.0\n");
+  EXPECT_TRUE(outcome.error.empty());
+}
+
+TEST(CommandLine, HelpExitsZero) {
+  const ParseOutcome top = parse({"--help"});
+  EXPECT_FALSE(top.config.has_value());
+  EXPECT_EQ(top.exit_status, 0);
+  EXPECT_NE(top.output.find("run"), std::string::npos);
+  EXPECT_TRUE(top.error.empty());
+
+  const ParseOutcome run = parse({"run", "--help"});
+  EXPECT_EQ(run.exit_status, 0);
+  for (const char* flag : {"--kernel", "--initrd", "--cmdline", "--memory", "--cpus", "--serial", "--log-level",
+                           "--log-file", "--debug-exit-port", "--send-keys", "--send-keys-after"}) {
+    EXPECT_NE(run.output.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(CommandLine, NoCommandPrintsUsageAndFails) {
+  const ParseOutcome outcome = parse({});
+  EXPECT_FALSE(outcome.config.has_value());
+  EXPECT_EQ(outcome.exit_status, kExitError);
+  EXPECT_NE(outcome.usage.find("run"), std::string::npos);
+  EXPECT_EQ(outcome.error, "no command given (try 'keel run --help')");
+}
+
+TEST(CommandLine, UnknownFlagsAndCommandsFail) {
+  EXPECT_NE(error_of({"run", "--bogus"}).find("--bogus"), std::string::npos);
+  EXPECT_EQ(error_of({"fly"}), "unknown command 'fly' (expected run)");
+  EXPECT_NE(error_of({"run", "stray"}).find("stray"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--kernel"}).find("--kernel"), std::string::npos);  // missing value
+}
+
+TEST(CommandLine, SerialBackends) {
+  EXPECT_EQ(parse({"run", "--serial", "none"}).config->serial.kind, vmm::ConsoleKind::none);
+  EXPECT_EQ(parse({"run", "--serial", "pty"}).config->serial.kind, vmm::ConsoleKind::pty);
+  EXPECT_EQ(parse({"run", "--serial", "file:/tmp/out"}).config->serial.kind, vmm::ConsoleKind::file);
+  EXPECT_EQ(error_of({"run", "--serial", "foo"}),
+            "unknown serial backend 'foo' (expected stdio, file:PATH, pty, unix:PATH or none)");
+  EXPECT_EQ(error_of({"run", "--serial", "file:"}), "file: needs a path");
+}
+
+TEST(CommandLine, LogLevels) {
+  for (const auto& [name, level] : std::vector<std::pair<std::string, spdlog::level::level_enum>>{
+           {"trace", spdlog::level::trace}, {"info", spdlog::level::info}, {"error", spdlog::level::err},
+           {"off", spdlog::level::off}}) {
+    EXPECT_EQ(parse({"run", "--log-level", name}).log.level, level) << name;
+  }
+  EXPECT_EQ(error_of({"run", "--log-level", "loud"}),
+            "invalid --log-level 'loud': expected trace, debug, info, warn, error or off");
+}
+
+TEST(CommandLine, SendKeys) {
+  EXPECT_EQ(parse_key_list("ret"), std::vector<std::string>{"ret"});
+  EXPECT_EQ(parse_key_list("ctrl-alt-delete,kp_add,f12,1"),
+            (std::vector<std::string>{"ctrl-alt-delete", "kp_add", "f12", "1"}));
+  for (const char* bad : {"", "a,,b", "a,", ",a", "A", "shift-", "-a", "a--b", "a b", "é"}) {
+    EXPECT_THROW(parse_key_list(bad), ConfigError) << bad;
+  }
+  EXPECT_EQ(error_of({"run", "--send-keys", "a,,b"}),
+            "invalid --send-keys 'a,,b': bad key '' (expected QEMU key names such as a, ret, shift-c, separated by "
+            "commas)");
+
+  // Without --send-keys-after the keys are typed right after boot.
+  const ParseOutcome immediate = parse({"run", "--send-keys", "x"});
+  ASSERT_TRUE(immediate.config->key_injection.has_value());
+  EXPECT_EQ(immediate.config->key_injection->after_console_regex, "");
+
+  EXPECT_NE(error_of({"run", "--send-keys-after", "login:"}).find("--send-keys"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--send-keys", "a", "--send-keys-after", "(unclosed"}).find("invalid --send-keys-after '(unclosed'"),
+            std::string::npos);
+}
+
+TEST(CommandLine, TooManyKeys) {
+  std::string many = "a";
+  for (int i = 0; i < 5000; ++i) many += ",a";
+  EXPECT_THROW(parse_key_list(many), ConfigError);
+}
+
+}  // namespace
+}  // namespace keel::cli
