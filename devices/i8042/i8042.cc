@@ -97,6 +97,8 @@ I8042::~I8042() = default;
 std::shared_ptr<BusDevice> I8042::data_port() { return data_port_; }
 std::shared_ptr<BusDevice> I8042::command_port() { return command_port_; }
 
+bool I8042::is_known_key(std::string_view key) noexcept { return i8042_detail::find_key(key).has_value(); }
+
 bool I8042::inject_key(std::string_view key, bool pressed) noexcept {
   const auto set2_key = i8042_detail::find_key(key);
   if (!set2_key) return false;

@@ -35,6 +35,9 @@ class I8042 final {
   // keyboard cannot take (scanning disabled by the guest, its 16-byte buffer
   // full) is dropped as on hardware, and still returns true. Thread-safe.
   bool inject_key(std::string_view key, bool pressed) noexcept;
+  // Whether `key` names a key inject_key() knows (checked at start-up, so a
+  // typo in --send-keys is a configuration error rather than a lost key).
+  static bool is_known_key(std::string_view key) noexcept;
   // Relative motion and button state (bit 0 left, 1 right, 2 middle).
   // Screen orientation, as in QEMU's input layer: dy > 0 moves down (the
   // mouse reports it as negative PS/2 y). Thread-safe.

@@ -1,6 +1,9 @@
 // Firmware tables a PC guest looks for: ACPI (RSDP, XSDT, RSDT, MADT, FADT,
 // DSDT, FACS) and an Intel MP table, written into the BIOS area below 1 MiB
 // where guests scan for them, plus the E820 map that describes guest memory.
+// The ACPI tables describe fixed (not hardware-reduced) ACPI hardware: the PM
+// register block of devices/acpi at I/O 0x600, SCI on IRQ 9, and reset via
+// port 0xCF9 (all from devices/acpi/pm_registers.h).
 #pragma once
 
 #include <cstdint>

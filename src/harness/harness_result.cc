@@ -82,6 +82,7 @@ std::string summary_line(const HarnessResult& r, size_t max_lines) {
       return fmt::format("keel: all {} expectation{} met in {}", r.expectations.size(),
                          r.expectations.size() == 1 ? "" : "s", took);
     case Reason::failure_matched: {
+      if (!r.failure) return "keel: a --fail-on pattern matched; " + last_lines(r, max_lines);
       const FailureResult& f = *r.failure;
       const auto met = std::count_if(r.expectations.begin(), r.expectations.end(), [](const auto& e) { return e.match.has_value(); });
       return fmt::format("keel: --fail-on {} matched console line {} at {}: {}; {}/{} expectations met; {}",

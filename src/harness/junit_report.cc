@@ -41,6 +41,7 @@ std::string why_unmet(const HarnessResult& r) {
   switch (r.reason) {
     case Reason::timeout: return "timeout after " + format_duration(r.timeout.value_or(r.duration));
     case Reason::failure_matched:
+      if (!r.failure) return "a --fail-on pattern matched first";
       return fmt::format("--fail-on '{}' matched console line {} first", to_one_line(r.failure->pattern),
                          r.failure->match.line_number);
     case Reason::guest_exited_early:

@@ -29,7 +29,7 @@ std::string pvm_explanation(PvmFailure failure) {
       break;
   }
   text +=
-      ". Guests that need those run on a VT-x/AMD-V host; see docs/kvm-on-these-machines.md";
+      ". Guests that need those run on a VT-x/AMD-V host; see \"Testing on PVM hosts\" in keel's docs/architecture.md";
   return text;
 }
 

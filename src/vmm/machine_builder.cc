@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "devices/i8042/i8042.h"
-#include "devices/legacy/acpi_power.h"
+#include "devices/acpi/acpi_pm.h"
 #include "devices/legacy/debug_exit.h"
 #include "devices/legacy/legacy_ports.h"
 #include "devices/rtc/cmos_rtc.h"
@@ -89,8 +89,10 @@ void add_devices(Machine& m, const MachineConfig& config) {
                   "system control port A");
   insert_or_throw(pio, devices::ResetControlPort::kPort, 1, std::make_shared<devices::ResetControlPort>(m.control),
                   "reset control port");
-  insert_or_throw(pio, devices::AcpiPowerPort::kPort, 1, std::make_shared<devices::AcpiPowerPort>(m.control),
-                  "ACPI power port");
+  insert_or_throw(pio, devices::AcpiPm::kBasePort, devices::AcpiPm::kPortCount,
+                  std::make_shared<devices::AcpiPm>(vm.irq_line(devices::AcpiPm::kSciIrq), m.control, system_clock(),
+                                                    *m.loop),
+                  "ACPI PM registers");
 }
 
 boot::BootEntry load_guest(Machine& m, const MachineConfig& config) {
@@ -128,6 +130,13 @@ void setup_key_injection(Machine& m, const MachineConfig& config) {
   if (!config.key_injection) return;
   const KeyInjection& injection = *config.key_injection;
   std::vector<KeyCombo> combos = parse_key_combos(injection.keys);
+  for (const KeyCombo& combo : combos) {
+    for (const std::string& key : combo.keys) {
+      if (!devices::I8042::is_known_key(key)) {
+        throw ConfigError(fmt::format("unknown key '{}' in --send-keys (QEMU key names: a, 1, ret, spc, shift, ...)", key));
+      }
+    }
+  }
   devices::I8042* keyboard = m.i8042.get();
   m.key_injector = std::make_unique<KeyInjector>(
       std::move(combos), [keyboard](std::string_view key, bool pressed) { return keyboard->inject_key(key, pressed); });

@@ -272,21 +272,13 @@ while read -r module; do
 done </etc/keel-modules
 
 # keel.cmd="a command" (double quotes, so it may hold spaces; it cannot hold
-# a double quote) or keel.cmd=word. keel.exit=debug additionally writes the
-# command's status to keel's debug-exit port (keel.exitport=, default 0x501)
-# so that keel exits with it.
+# a double quote) or keel.cmd=word.
 cmdline=" $(cat /proc/cmdline) "
 cmd=""
 have_cmd=0
 case "$cmdline" in
   *' keel.cmd="'*) rest="${cmdline#* keel.cmd=\"}"; cmd="${rest%%\"*}"; have_cmd=1 ;;
   *' keel.cmd='*) rest="${cmdline#* keel.cmd=}"; cmd="${rest%% *}"; have_cmd=1 ;;
-esac
-exit_via=""
-case "$cmdline" in *' keel.exit=debug '*) exit_via=debug ;; esac
-exit_port=$((0x501))
-case "$cmdline" in
-  *' keel.exitport='*) rest="${cmdline#* keel.exitport=}"; exit_port=$((${rest%% *})) ;;
 esac
 
 echo "keel-guest: init ready (kernel $(cat /etc/keel-kernel-version))"
@@ -297,14 +289,9 @@ if [ "$have_cmd" = 1 ]; then
 else
   echo "keel-guest: no keel.cmd on the kernel command line; starting a shell (exit powers off)"
   setsid cttyhack sh
-  status=$?
 fi
 
 sync
-if [ "$exit_via" = debug ]; then
-  # One byte, the status, to the debug-exit port through /dev/port.
-  printf "$(printf '\\%03o' $((status & 255)))" | dd of=/dev/port bs=1 seek="$exit_port" count=1 2>/dev/null
-fi
 poweroff -f
 # poweroff -f only returns if the machine cannot power off; init must not exit.
 echo "keel-guest: poweroff failed; halting"

@@ -253,6 +253,10 @@ TEST(Bus, ConcurrentReadsWhileInserting) {
     for (uint64_t r = 0; r < 64; ++r) ASSERT_TRUE(bus.insert(0x10'0000 + r * 0x1000, 0x1000, churner));
     for (uint64_t r = 0; r < 64; ++r) ASSERT_TRUE(bus.remove(0x10'0000 + r * 0x1000));
   }
+  // On a loaded machine the readers may not have run yet: let them make some
+  // progress (bounded) so the assertions below speak about real concurrency.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stable->calls.load() < 1000 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   stop = true;
   for (auto& thread : readers) thread.join();
   EXPECT_EQ(bad.load(), 0u);

@@ -335,12 +335,17 @@ TEST(Timer, CallbackMayDestroyItsOwnTimer) {
   EventLoop loop;
   std::atomic<int> fired{0};
   std::unique_ptr<Timer> timer;
+  std::atomic<Timer*> armed{nullptr};  // orders the test's own use of `timer` (for TSan)
   timer = loop.create_timer([&] {
+    while (armed.load() == nullptr) {
+    }
     ++fired;
     timer.reset();  // runs on the loop thread: must not deadlock or use freed state
   });
   loop.start();
-  timer->arm(now());
+  Timer* raw = timer.get();
+  raw->arm(now());
+  armed.store(raw);  // after arm() returns: the callback may delete *raw once it sees this
   EXPECT_TRUE(eventually([&] { return fired == 1; }));
   loop.stop();
   EXPECT_EQ(timer, nullptr);

@@ -250,5 +250,15 @@ TEST_F(I8042Test, TranslationHappensInTheControllerAsBytesLeaveTheKeyboard) {
   EXPECT_EQ(drain(), (Bytes{0x30, 0xB0}));
 }
 
+TEST(I8042KnownKeys, AcceptsQemuKeyNamesAndRejectsOthers) {
+  EXPECT_TRUE(I8042::is_known_key("a"));
+  EXPECT_TRUE(I8042::is_known_key("ret"));
+  EXPECT_TRUE(I8042::is_known_key("shift"));
+  EXPECT_TRUE(I8042::is_known_key("up"));
+  EXPECT_FALSE(I8042::is_known_key("enter"));  // QEMU spells it "ret"
+  EXPECT_FALSE(I8042::is_known_key(""));
+  EXPECT_FALSE(I8042::is_known_key("A"));
+}
+
 }  // namespace
 }  // namespace keel::devices::testing
