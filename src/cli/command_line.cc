@@ -14,6 +14,8 @@
 #include "keel/config_error.h"
 #include "src/cli/regex_check.h"
 #include "src/console/console_spec.h"
+#include "src/harness/duration.h"
+#include "src/kvm/cpuid.h"
 
 namespace keel::cli {
 namespace {
@@ -27,6 +29,7 @@ struct RunArguments {
   std::string initrd;
   std::string cmdline;
   std::string memory = "512M";
+  std::string memory_backing = "anonymous";
   uint32_t cpus = 1;
   std::string serial = "stdio";
   std::string log_level = "warn";
@@ -34,6 +37,13 @@ struct RunArguments {
   uint16_t debug_exit_port = 0x501;
   std::string send_keys;
   std::string send_keys_after;
+  std::string cpu_features;
+  std::vector<std::string> expect;
+  std::vector<std::string> fail_on;
+  std::string timeout;
+  std::string junit;
+  std::string result_json;
+  std::string console_log;
 };
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
@@ -45,6 +55,28 @@ spdlog::level::level_enum parse_log_level(const std::string& name) {
     if (name == level_name) return level;
   }
   throw ConfigError(fmt::format("invalid --log-level '{}': expected trace, debug, info, warn, error or off", name));
+}
+
+// The regexes are compiled (and so checked) when the machine makes its
+// BootTest; here only their syntax, so a typo fails before KVM is touched.
+harness::HarnessOptions build_harness_options(const RunArguments& args, CLI::App& run) {
+  harness::HarnessOptions options;
+  const auto check_regexes = [](std::string_view flag, const std::vector<std::string>& patterns) {
+    for (const std::string& pattern : patterns) {
+      if (const std::string why = regex_error_text(pattern); !why.empty()) {
+        throw ConfigError(fmt::format("invalid {} regex '{}': {}", flag, pattern, why));
+      }
+    }
+  };
+  check_regexes("--expect", args.expect);
+  check_regexes("--fail-on", args.fail_on);
+  options.expect = args.expect;
+  options.fail_on = args.fail_on;
+  if (run.count("--timeout") > 0) options.timeout = harness::parse_duration(args.timeout, "--timeout");
+  if (run.count("--junit") > 0) options.junit = args.junit;
+  if (run.count("--result-json") > 0) options.result_json = args.result_json;
+  if (run.count("--console-log") > 0) options.console_log = args.console_log;
+  return options;
 }
 
 vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
@@ -59,6 +91,7 @@ vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
   }
   config.cmdline = args.cmdline;
   config.memory.size_bytes = parse_memory_size(args.memory);
+  parse_memory_backing(args.memory_backing, config.memory);
   config.cpus = args.cpus;
   config.serial = console::parse_console_spec(args.serial);
   config.debug_exit_port = args.debug_exit_port;
@@ -73,6 +106,8 @@ vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
     }
     config.key_injection = std::move(injection);
   }
+  if (run.count("--cpu-features") > 0) config.hidden_cpuid = kvm::parse_cpu_feature_list(args.cpu_features);
+  config.harness = build_harness_options(args, run);
   return config;
 }
 
@@ -111,6 +146,21 @@ uint64_t parse_memory_size(std::string_view text) {
     throw ConfigError(fmt::format("invalid --memory '{}': too large", text));
   }
   return number << shift;
+}
+
+void parse_memory_backing(std::string_view text, MemoryConfig& memory) {
+  constexpr std::string_view kHugetlbfs = "hugetlbfs:";
+  if (text == "anonymous") {
+    memory.backing = MemoryBacking::anonymous;
+  } else if (text == "memfd") {
+    memory.backing = MemoryBacking::memfd;
+  } else if (text.starts_with(kHugetlbfs) && text.size() > kHugetlbfs.size()) {
+    memory.backing = MemoryBacking::hugetlbfs;
+    memory.hugetlbfs_path = std::string(text.substr(kHugetlbfs.size()));
+  } else {
+    throw ConfigError(
+        fmt::format("invalid --memory-backing '{}': expected anonymous, memfd or hugetlbfs:DIR", text));
+  }
 }
 
 std::vector<std::string> parse_key_list(std::string_view text) {
@@ -164,6 +214,10 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   run->add_option("--memory", args.memory, "Guest RAM: 512M, 4G, ... (a plain number is MiB)")
       ->type_name("SIZE")
       ->capture_default_str();
+  run->add_option("--memory-backing", args.memory_backing,
+                  "Guest RAM backing: anonymous, memfd or hugetlbfs:DIR (a mounted hugetlbfs)")
+      ->type_name("KIND")
+      ->capture_default_str();
   run->add_option("--cpus", args.cpus, "Number of vCPUs")->type_name("N")->check(CLI::Range(1u, kMaxCpus))->capture_default_str();
   run->add_option("--serial", args.serial, "COM1 backend: stdio, file:PATH, pty, unix:PATH or none")
       ->type_name("BACKEND")
@@ -182,6 +236,25 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
                   "Type --send-keys once the serial output matches this regular expression")
       ->type_name("REGEX")
       ->needs(send_keys);
+  run->add_option("--cpu-features", args.cpu_features,
+                  "CPUID features to hide from the guest: -cx16,-tsc-deadline,-xsave,... (see docs/boot-tests.md)")
+      ->type_name("LIST");
+  // The boot-test harness (docs/boot-tests.md).
+  run->add_option("--expect", args.expect,
+                  "Boot test: a regular expression the serial output must match; repeatable, matched in order")
+      ->type_name("REGEX")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run->add_option("--fail-on", args.fail_on, "Boot test: fail (exit 3) when a serial line matches; repeatable")
+      ->type_name("REGEX")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run->add_option("--timeout", args.timeout, "Boot test: stop and exit 4 after 500ms, 30s, 2m, 1h, ...")
+      ->type_name("DURATION");
+  run->add_option("--junit", args.junit, "Boot test: write a JUnit XML report")->type_name("FILE");
+  run->add_option("--result-json", args.result_json, "Boot test: write a JSON result")->type_name("FILE");
+  run->add_option("--console-log", args.console_log, "Write the serial output, timestamped, to this file")
+      ->type_name("FILE");
 
   ParseOutcome outcome;
   // CLI11 would call both of these "A subcommand is required".

@@ -49,6 +49,10 @@ inline ParseOutcome parse_command_line(int argc, char** argv) {
 // of MiB, like QEMU's -m. Returns bytes; zero and overflow are errors.
 uint64_t parse_memory_size(std::string_view text);
 
+// "anonymous", "memfd" or "hugetlbfs:DIR" into memory.backing (and the
+// hugetlbfs directory); ConfigError otherwise.
+void parse_memory_backing(std::string_view text, MemoryConfig& memory);
+
 // "a,b,shift-c,ret": comma-separated keys; each is one or more QKeyCode
 // names joined by '-' (pressed together). Checks the spelling only; the
 // machine builder must check the names against the keyboard's table.

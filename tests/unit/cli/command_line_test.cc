@@ -106,6 +106,19 @@ TEST(CommandLine, BadMemorySizes) {
             "invalid --memory '99999999999999999999999': too large");
 }
 
+TEST(CommandLine, MemoryBacking) {
+  EXPECT_EQ(parse({"run"}).config->memory.backing, MemoryBacking::anonymous);
+  EXPECT_EQ(parse({"run", "--memory-backing", "memfd"}).config->memory.backing, MemoryBacking::memfd);
+  const ParseOutcome huge = parse({"run", "--memory-backing", "hugetlbfs:/dev/hugepages"});
+  ASSERT_TRUE(huge.config.has_value()) << huge.error;
+  EXPECT_EQ(huge.config->memory.backing, MemoryBacking::hugetlbfs);
+  EXPECT_EQ(huge.config->memory.hugetlbfs_path, "/dev/hugepages");
+  const std::string expected = "expected anonymous, memfd or hugetlbfs:DIR";
+  for (const char* bad : {"shm", "hugetlbfs", "hugetlbfs:", "MEMFD", ""}) {
+    EXPECT_NE(error_of({"run", "--memory-backing", bad}).find(expected), std::string::npos) << bad;
+  }
+}
+
 TEST(CommandLine, CpuBounds) {
   EXPECT_EQ(parse({"run", "--cpus", "64"}).config->cpus, 64u);
   EXPECT_EQ(parse({"run", "--cpus", "1"}).config->cpus, 1u);
