@@ -27,8 +27,8 @@ struct I8042::State {
   // vCPU threads (port accesses) and the event loop (injection) both get here.
   std::mutex lock;
   I8042Controller controller;
-  i8042_detail::GuestLogLimit bad_access_log{10};
-  i8042_detail::GuestLogLimit dropped_input_log{5};
+  LogRateLimiter bad_access_log{10};
+  LogRateLimiter dropped_input_log{5};
 };
 
 // One of the two one-byte ports. Holds the state by shared_ptr so a bus that
@@ -75,7 +75,7 @@ class I8042::Port final : public BusDevice {
   // Ports are inserted with length 1, so the bus should never send these;
   // if it does, the access is ignored rather than half-done.
   void note_bad_access(const char* what, uint64_t offset, size_t size) noexcept {
-    if (state_->bad_access_log.admit()) {
+    if (state_->bad_access_log.admit().log) {
       spdlog::warn("i8042: ignoring {}-byte {} at offset {} of port {:#x}", size, what, offset,
                    kind_ == Kind::data ? kDataPort : kCommandPort);
     }
@@ -103,7 +103,7 @@ bool I8042::inject_key(std::string_view key, bool pressed) noexcept {
   const auto set2_key = i8042_detail::find_key(key);
   if (!set2_key) return false;
   std::lock_guard guard(state_->lock);
-  if (!state_->controller.key_event(*set2_key, pressed) && state_->dropped_input_log.admit()) {
+  if (!state_->controller.key_event(*set2_key, pressed) && state_->dropped_input_log.admit().log) {
     spdlog::info("i8042: key '{}' dropped: keyboard scanning disabled or buffer full", key);
   }
   return true;

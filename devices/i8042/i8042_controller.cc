@@ -117,7 +117,7 @@ void I8042Controller::run_command(uint8_t command) noexcept {
     case kDisableA20: output_port_ &= ~kOutputPortA20; break;
     case kEnableA20: output_port_ |= kOutputPortA20; break;
     default:
-      if (log_limit_.admit()) spdlog::warn("i8042: ignoring unknown controller command {:#04x}", command);
+      if (log_limit_.admit().log) spdlog::warn("i8042: ignoring unknown controller command {:#04x}", command);
       break;
   }
 }

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "devices/i8042/guest_log_limit.h"
+#include "keel/log_rate_limiter.h"
 #include "devices/i8042/ps2_keyboard.h"
 #include "devices/i8042/ps2_mouse.h"
 #include "devices/i8042/scancodes.h"
@@ -118,7 +118,7 @@ class I8042Controller {
   bool reset_requested_ = false;
   bool keyboard_irq_level_ = false;
   bool mouse_irq_level_ = false;
-  GuestLogLimit log_limit_{10};
+  LogRateLimiter log_limit_{10};
 };
 
 }  // namespace keel::devices::i8042_detail

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "devices/i8042/byte_fifo.h"
+#include "keel/byte_fifo.h"
 #include "devices/i8042/scancodes.h"
 
 namespace keel::devices::i8042_detail {
@@ -50,8 +50,8 @@ class Ps2Keyboard {
   bool queue_scancodes(const ScancodeSequence& sequence) noexcept;
   [[nodiscard]] uint8_t overrun_code() const noexcept { return scancode_set_ == 1 ? 0xFF : 0x00; }
 
-  ByteFifo<8> replies_;
-  ByteFifo<kScancodeBufferBytes> scancodes_;
+  keel::ByteFifo<8> replies_;
+  keel::ByteFifo<kScancodeBufferBytes> scancodes_;
   AwaitedParameter awaited_ = AwaitedParameter::none;
   bool scanning_ = true;
   bool overrun_queued_ = false;

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "devices/i8042/byte_fifo.h"
+#include "keel/byte_fifo.h"
 
 namespace keel::devices::i8042_detail {
 
@@ -58,8 +58,8 @@ class Ps2Mouse {
   // Takes up to one packet's worth of the pending motion.
   Packet take_packet(int limit_low, int limit_high, bool apply_scaling) noexcept;
 
-  ByteFifo<16> replies_;
-  ByteFifo<64> packets_;       // whole packets only
+  keel::ByteFifo<16> replies_;
+  keel::ByteFifo<64> packets_;       // whole packets only
   uint8_t packet_offset_ = 0;  // bytes of the head packet already sent
 
   AwaitedParameter awaited_ = AwaitedParameter::none;

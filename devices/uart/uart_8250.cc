@@ -26,7 +26,7 @@
 #include <array>
 #include <chrono>
 
-#include "devices/uart/byte_ring.h"
+#include "keel/byte_fifo.h"
 #include "keel/config_error.h"
 
 namespace keel::devices {
@@ -127,8 +127,8 @@ struct Uart8250::State {
   bool overrun = false;       // LSR.OE, cleared by an LSR read
   bool thre_pending = false;  // the THRE interrupt source (see IIR)
 
-  uart_detail::ByteRing<kFifoDepth> rx_fifo;  // holds at most 1 byte in 16450 mode
-  uart_detail::ByteRing<kHostInputLimit> host_input;
+  ByteFifo<kFifoDepth> rx_fifo;  // holds at most 1 byte in 16450 mode
+  ByteFifo<kHostInputLimit> host_input;
   uint64_t dropped_input = 0;
   uint64_t dropped_unreported = 0;
   std::chrono::steady_clock::time_point last_drop_warning{};
@@ -192,7 +192,7 @@ struct Uart8250::State {
   // disconnected from the outside world (datasheet), so host bytes wait.
   void pull_host_input() noexcept {
     if (loopback()) return;
-    while (!host_input.empty() && rx_fifo.size() < rx_capacity()) rx_fifo.push(host_input.pop());
+    while (!host_input.empty() && rx_fifo.size() < rx_capacity()) rx_fifo.push(*host_input.pop());
   }
 
   // A byte arriving from the transmitter in loopback.
@@ -267,7 +267,7 @@ struct Uart8250::State {
 
   uint8_t read_rbr() noexcept {
     if (rx_fifo.empty()) return fifos_enabled() ? 0 : rbr;
-    rbr = rx_fifo.pop();
+    rbr = rx_fifo.pop().value_or(0);
     pull_host_input();
     update_irq();
     return rbr;

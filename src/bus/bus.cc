@@ -14,7 +14,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "src/bus/log_rate_limiter.h"
+#include "keel/log_rate_limiter.h"
 
 namespace keel {
 
@@ -25,8 +25,8 @@ namespace {
 // level and at most this many lines per second across all buses.
 constexpr uint32_t kMissLinesPerSecond = 20;
 
-bus_detail::LogRateLimiter& miss_limiter() noexcept {
-  static bus_detail::LogRateLimiter limiter(kMissLinesPerSecond);
+LogRateLimiter& miss_limiter() noexcept {
+  static LogRateLimiter limiter(kMissLinesPerSecond);
   return limiter;
 }
 

@@ -1,8 +1,8 @@
-#include "src/bus/log_rate_limiter.h"
+#include "keel/log_rate_limiter.h"
 
 #include <gtest/gtest.h>
 
-namespace keel::bus_detail {
+namespace keel {
 namespace {
 
 using std::chrono::milliseconds;
@@ -41,4 +41,4 @@ TEST(LogRateLimiter, ZeroAllowsNothingButKeepsCounting) {
 }
 
 }  // namespace
-}  // namespace keel::bus_detail
+}  // namespace keel

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace keel::bus_detail {
+namespace keel {
 
 class LogRateLimiter {
  public:
@@ -19,6 +19,12 @@ class LogRateLimiter {
   explicit LogRateLimiter(uint32_t lines_per_window,
                           std::chrono::nanoseconds window = std::chrono::seconds(1)) noexcept
       : lines_per_window_(lines_per_window), window_(window.count()) {}
+
+  // Admit a line now (steady clock).
+  Decision admit() noexcept {
+    return admit(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now().time_since_epoch()));
+  }
 
   // `now` is a monotonic timestamp. Counting is approximate under races
   // (two threads opening a window at once may each let a line through):
@@ -51,4 +57,4 @@ class LogRateLimiter {
   std::atomic<uint64_t> suppressed_{0};
 };
 
-}  // namespace keel::bus_detail
+}  // namespace keel

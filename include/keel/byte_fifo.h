@@ -1,5 +1,6 @@
-// A fixed-capacity FIFO of bytes that never allocates, for the PS/2 devices'
-// output buffers (guest-driven paths must not throw). Internal to devices/i8042.
+// A fixed-capacity FIFO of bytes that never allocates after construction, for
+// device queues on guest-driven paths (UART FIFOs, PS/2 output buffers), which
+// must not throw.
 #pragma once
 
 #include <array>
@@ -7,7 +8,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace keel::devices::i8042_detail {
+namespace keel {
 
 template <size_t Capacity>
 class ByteFifo {
@@ -18,6 +19,7 @@ class ByteFifo {
   [[nodiscard]] size_t size() const noexcept { return count_; }
   [[nodiscard]] size_t free() const noexcept { return Capacity - count_; }
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] bool full() const noexcept { return count_ == Capacity; }
 
   // Stores nothing and returns false when full.
   bool push(uint8_t value) noexcept {
@@ -49,4 +51,4 @@ class ByteFifo {
   size_t count_ = 0;
 };
 
-}  // namespace keel::devices::i8042_detail
+}  // namespace keel
