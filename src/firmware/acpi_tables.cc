@@ -11,6 +11,7 @@
 #include <string>
 #include <stdexcept>
 
+#include "devices/pci/pci_layout.h"
 #include "keel/guest_memory.h"
 #include "src/firmware/aml.h"
 #include "src/firmware/firmware_tables.h"
@@ -93,6 +94,42 @@ std::vector<Bytes> isa_devices() {
   return devices;
 }
 
+// The PCI host bridge (devices/pci): bus 0, its config ports and the windows
+// it forwards to PCI: all I/O ports except the config ports (PC style, as
+// QEMU's pc machine), and the 32-bit MMIO window below the ECAM area. PNP0A08
+// (PCI Express root bridge) with PNP0A03 as compatible ID, so OSPM uses the
+// MCFG's ECAM for extended config space.
+Bytes pci_host_bridge_device() {
+  namespace pl = devices::pci_layout;
+  const std::array terms = {
+      aml::name("_HID", aml::eisa_id("PNP0A08")),
+      aml::name("_CID", aml::eisa_id("PNP0A03")),
+      aml::name("_UID", aml::integer(0)),
+      aml::name("_SEG", aml::integer(pl::kEcamSegment)),
+      aml::name("_BBN", aml::integer(pl::kEcamFirstBus)),
+      aml::name("_CRS", aml::resource_template({
+                            aml::word_bus_number(pl::kEcamFirstBus, pl::kEcamLastBus),
+                            aml::io_port(pl::kConfigAddressPort, pl::kConfigPortCount),
+                            aml::word_io(0x0000, pl::kConfigAddressPort - 1),
+                            aml::word_io(pl::kConfigAddressPort + pl::kConfigPortCount, 0xFFFF),
+                            aml::dword_memory(static_cast<uint32_t>(pl::kMmioWindowStart),
+                                              static_cast<uint32_t>(pl::kMmioWindowEnd - 1)),
+                        }))};
+  return aml::device("PCI0", terms);
+}
+
+// Linux trusts the MCFG's ECAM area only if the firmware also reserves it
+// (E820 or a motherboard resource device); this is the latter.
+Bytes motherboard_resources_device() {
+  namespace pl = devices::pci_layout;
+  const std::array terms = {
+      aml::name("_HID", aml::eisa_id("PNP0C02")),
+      aml::name("_UID", aml::integer(1)),
+      aml::name("_CRS", aml::resource_template({aml::memory32_fixed(static_cast<uint32_t>(pl::kEcamBase),
+                                                                    static_cast<uint32_t>(pl::kEcamSize))}))};
+  return aml::device("MRES", terms);
+}
+
 }  // namespace
 
 Bytes build_dsdt(uint32_t cpu_count) {
@@ -108,6 +145,8 @@ Bytes build_dsdt(uint32_t cpu_count) {
   std::vector<Bytes> system_bus;
   for (uint32_t cpu = 0; cpu < cpu_count; ++cpu) system_bus.push_back(cpu_device(cpu));
   for (Bytes& device : isa_devices()) system_bus.push_back(std::move(device));
+  system_bus.push_back(pci_host_bridge_device());
+  system_bus.push_back(motherboard_resources_device());
   table.append(aml::scope("\\_SB", system_bus));
   return finish(table);
 }
@@ -224,6 +263,20 @@ Bytes build_madt(uint32_t cpu_count) {
   table.u8(0xFF);  // all processors
   table.u16(0);    // flags: conforming
   table.u8(1);     // LINT1
+  return finish(table);
+}
+
+Bytes build_mcfg() {
+  // PCI Firmware Specification 3.2, 4.1.2: 8 reserved bytes, then one
+  // allocation structure per ECAM range.
+  namespace pl = devices::pci_layout;
+  ByteWriter table = begin_table("MCFG", 1);
+  table.zeros(8);
+  table.u64(pl::kEcamBase);
+  table.u16(pl::kEcamSegment);
+  table.u8(pl::kEcamFirstBus);
+  table.u8(pl::kEcamLastBus);
+  table.u32(0);
   return finish(table);
 }
 

@@ -94,6 +94,8 @@ Bytes build_dsdt(uint32_t cpu_count);
 Bytes build_facs();
 Bytes build_fadt(uint64_t dsdt_address, uint64_t facs_address);
 Bytes build_madt(uint32_t cpu_count);
+// MCFG: the ECAM window of devices/pci (segment 0, bus 0).
+Bytes build_mcfg();
 // Root tables listing `tables` (addresses of FADT, MADT, ...).
 Bytes build_xsdt(std::span<const uint64_t> tables);
 Bytes build_rsdt(std::span<const uint64_t> tables);

@@ -27,6 +27,9 @@ constexpr uint8_t kDeviceOp = 0x82;  // after kExtOpPrefix
 // Small resource descriptor tags (6.4.2): (type << 3) | length.
 constexpr uint8_t kIrqNoFlagsTag = 0x22;  // type 0x04, 2 bytes
 constexpr uint8_t kIoPortTag = 0x47;      // type 0x08, 7 bytes
+constexpr uint8_t kMemory32FixedTag = 0x86;  // large item 0x06
+constexpr uint8_t kDWordAddressTag = 0x87;   // large item 0x07
+constexpr uint8_t kWordAddressTag = 0x88;    // large item 0x08
 constexpr uint8_t kEndTag = 0x79;         // type 0x0F, 1 byte
 
 void append(Bytes& out, const Bytes& more) { out.insert(out.end(), more.begin(), more.end()); }
@@ -193,6 +196,64 @@ Bytes irq_no_flags(uint8_t irq) {
   ByteWriter out;
   out.u8(kIrqNoFlagsTag);
   out.u16(static_cast<uint16_t>(1u << irq));
+  return out.take();
+}
+
+namespace {
+
+// Address space resource types and flags (ACPI 6.3 tables 6-257..6-260).
+constexpr uint8_t kResourceMemory = 0;
+constexpr uint8_t kResourceIo = 1;
+constexpr uint8_t kResourceBusNumber = 2;
+// General flags: bit 3 _MAF (max fixed), bit 2 _MIF (min fixed), bit 1 _DEC
+// (0 = positive decode), bit 0 clear = this device produces the range.
+constexpr uint8_t kProducerFixedRange = 0x0C;
+constexpr uint8_t kIoEntireRange = 0x03;          // _RNG = 3: ISA and non-ISA ports
+constexpr uint8_t kMemoryCacheableReadWrite = 0x03;  // _MEM = 1 (cacheable), _RW = 1
+
+Bytes word_address(uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max) {
+  ByteWriter out;
+  out.u8(kWordAddressTag);
+  out.u16(13);  // length of what follows
+  out.u8(type);
+  out.u8(kProducerFixedRange);
+  out.u8(type_flags);
+  out.u16(0);  // granularity
+  out.u16(min);
+  out.u16(max);
+  out.u16(0);  // translation offset
+  out.u16(static_cast<uint16_t>(max - min + 1));
+  return out.take();
+}
+
+}  // namespace
+
+Bytes word_bus_number(uint16_t min, uint16_t max) { return word_address(kResourceBusNumber, 0, min, max); }
+
+Bytes word_io(uint16_t min, uint16_t max) { return word_address(kResourceIo, kIoEntireRange, min, max); }
+
+Bytes dword_memory(uint32_t min, uint32_t max) {
+  ByteWriter out;
+  out.u8(kDWordAddressTag);
+  out.u16(23);
+  out.u8(kResourceMemory);
+  out.u8(kProducerFixedRange);
+  out.u8(kMemoryCacheableReadWrite);
+  out.u32(0);  // granularity
+  out.u32(min);
+  out.u32(max);
+  out.u32(0);  // translation offset
+  out.u32(max - min + 1);
+  return out.take();
+}
+
+Bytes memory32_fixed(uint32_t base, uint32_t length) {
+  ByteWriter out;
+  out.u8(kMemory32FixedTag);
+  out.u16(9);
+  out.u8(0x01);  // read/write
+  out.u32(base);
+  out.u32(length);
   return out.take();
 }
 

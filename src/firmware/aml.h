@@ -34,6 +34,13 @@ Bytes device(std::string_view name, std::span<const Bytes> terms); // Device(NAM
 // Resource descriptors (6.4.2), to be wrapped by resource_template().
 Bytes io_port(uint16_t base, uint8_t length);  // IO(Decode16, base, base, 1, length)
 Bytes irq_no_flags(uint8_t irq);               // IRQNoFlags(){irq}: edge, active high
+// Address space descriptors (6.4.3.5) for a bridge's windows: producer,
+// fixed min and max, positive decode, granularity 0, no translation.
+Bytes word_bus_number(uint16_t min, uint16_t max);  // WordBusNumber
+Bytes word_io(uint16_t min, uint16_t max);          // WordIO, EntireRange
+Bytes dword_memory(uint32_t min, uint32_t max);     // DWordMemory, Cacheable, ReadWrite
+// Memory32Fixed(ReadWrite, base, length) (6.4.3.4), a consumed range.
+Bytes memory32_fixed(uint32_t base, uint32_t length);
 // ResourceTemplate(){...}: a Buffer of the descriptors plus an End Tag.
 Bytes resource_template(std::initializer_list<Bytes> descriptors);
 

@@ -2,6 +2,7 @@
 // Interfaces") for the PC layout of include/keel/guest_memory.h.
 #include <algorithm>
 
+#include "devices/pci/pci_layout.h"
 #include "src/firmware/firmware_tables.h"
 
 namespace keel::firmware {
@@ -43,6 +44,8 @@ std::vector<E820Entry> build_e820_map(const GuestMemory& memory) {
   }
   map.push_back({layout::kEbdaStart, kLegacyAreaEnd - layout::kEbdaStart, E820Type::reserved});
   map.push_back({layout::kBiosRomStart, layout::kHighMemoryStart - layout::kBiosRomStart, E820Type::reserved});
+  // The PCI ECAM window (MCFG): Linux uses MMCONFIG only when it is reserved.
+  map.push_back({devices::pci_layout::kEcamBase, devices::pci_layout::kEcamSize, E820Type::reserved});
   map.push_back({layout::kIoApicBase, kApicPageSize, E820Type::reserved});
   map.push_back({layout::kLocalApicBase, kApicPageSize, E820Type::reserved});
   std::sort(map.begin(), map.end(), [](const E820Entry& a, const E820Entry& b) { return a.address < b.address; });

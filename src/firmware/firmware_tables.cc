@@ -71,6 +71,7 @@ FirmwareTables write_firmware_tables(GuestMemory& memory, uint32_t cpu_count) {
   std::vector<uint64_t> root_tables;
   root_tables.push_back(acpi_area.place(acpi::build_fadt(dsdt, facs), kTableAlignment, "FADT"));
   root_tables.push_back(acpi_area.place(acpi::build_madt(cpu_count), kTableAlignment, "MADT"));
+  root_tables.push_back(acpi_area.place(acpi::build_mcfg(), kTableAlignment, "MCFG"));
 
   const uint64_t xsdt = acpi_area.place(acpi::build_xsdt(root_tables), kTableAlignment, "XSDT");
   const uint64_t rsdt = acpi_area.place(acpi::build_rsdt(root_tables), kTableAlignment, "RSDT");

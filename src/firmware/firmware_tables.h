@@ -1,5 +1,5 @@
 // Firmware tables a PC guest looks for: ACPI (RSDP, XSDT, RSDT, MADT, FADT,
-// DSDT, FACS) and an Intel MP table, written into the BIOS area below 1 MiB
+// MCFG, DSDT, FACS) and an Intel MP table, written into the BIOS area below 1 MiB
 // where guests scan for them, plus the E820 map that describes guest memory.
 // The ACPI tables describe fixed (not hardware-reduced) ACPI hardware: the PM
 // register block of devices/acpi at I/O 0x600, SCI on IRQ 9, and reset via
@@ -25,7 +25,7 @@ struct E820Entry {
 // [0, kEbdaStart), reserved [kEbdaStart, 0xA0000), reserved
 // [kBiosRomStart, 1 MiB) holding the tables below, usable RAM from 1 MiB to
 // the end of low RAM, usable high RAM above 4 GiB if any, and reserved
-// entries for the IOAPIC and local APIC pages.
+// entries for the PCI ECAM window and the IOAPIC and local APIC pages.
 std::vector<E820Entry> build_e820_map(const GuestMemory& memory);
 
 struct FirmwareTables {

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <bit>
 
+#include <fmt/format.h>
+
+#include "keel/config_error.h"
+
 namespace keel::kvm {
 
 namespace {
@@ -139,6 +143,85 @@ std::vector<CpuidEntry> patch_cpuid(std::span<const CpuidEntry> supported, const
   features.flags = 0;
   out.push_back(features);
   return out;
+}
+
+}  // namespace keel::kvm
+
+namespace keel::kvm {
+
+// --- feature hiding ----------------------------------------------------------
+
+namespace {
+
+constexpr uint32_t kLeafStructuredFeatures = 7;
+constexpr uint32_t kLeafExtFeatures = 0x8000'0001;
+
+constexpr CpuidBits leaf1_ecx(unsigned bit) { return {kLeafFeatures, 0, CpuidRegister::ecx, 1u << bit}; }
+constexpr CpuidBits leaf7_ebx(unsigned bit) { return {kLeafStructuredFeatures, 0, CpuidRegister::ebx, 1u << bit}; }
+
+uint32_t& register_of(CpuidEntry& entry, CpuidRegister reg) noexcept {
+  switch (reg) {
+    case CpuidRegister::eax: return entry.eax;
+    case CpuidRegister::ebx: return entry.ebx;
+    case CpuidRegister::ecx: return entry.ecx;
+    case CpuidRegister::edx: return entry.edx;
+  }
+  return entry.eax;
+}
+
+}  // namespace
+
+const std::vector<CpuFeatureName>& cpu_feature_names() {
+  // Bit numbers: Intel SDM vol. 2A, CPUID, tables 3-10 and 3-8 (leaf 7).
+  static const std::vector<CpuFeatureName> kNames = {
+      {"cx16", "CMPXCHG16B (leaf 1 ECX bit 13)", {leaf1_ecx(13)}},
+      {"pcid", "process-context identifiers (leaf 1 ECX bit 17)", {leaf1_ecx(17)}},
+      {"x2apic", "x2APIC mode (leaf 1 ECX bit 21)", {leaf1_ecx(21)}},
+      {"tsc-deadline", "LAPIC TSC-deadline timer mode (leaf 1 ECX bit 24)", {leaf1_ecx(24)}},
+      {"xsave", "XSAVE/XRSTOR (leaf 1 ECX bit 26), with OSXSAVE (27), AVX (28) and AVX2 (leaf 7 EBX bit 5)",
+       {leaf1_ecx(26), leaf1_ecx(27), leaf1_ecx(28), leaf7_ebx(5)}},
+      {"avx", "AVX (leaf 1 ECX bit 28), with AVX2 (leaf 7 EBX bit 5)", {leaf1_ecx(28), leaf7_ebx(5)}},
+      {"rdrand", "RDRAND (leaf 1 ECX bit 30)", {leaf1_ecx(30)}},
+      {"avx2", "AVX2 (leaf 7 EBX bit 5)", {leaf7_ebx(5)}},
+      {"rdtscp", "RDTSCP (leaf 0x80000001 EDX bit 27)", {{kLeafExtFeatures, 0, CpuidRegister::edx, 1u << 27}}},
+  };
+  return kNames;
+}
+
+std::vector<CpuidBits> parse_cpu_feature_list(std::string_view text) {
+  std::vector<CpuidBits> hidden;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string_view entry = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+    if (!entry.starts_with('-') || entry.size() < 2) {
+      throw ConfigError(fmt::format("invalid --cpu-features '{}': bad entry '{}' (expected -NAME entries such as "
+                                    "-cx16,-tsc-deadline: keel can only hide features)",
+                                    text, entry));
+    }
+    const std::string_view name = entry.substr(1);
+    const auto& names = cpu_feature_names();
+    const auto known = std::find_if(names.begin(), names.end(), [&](const CpuFeatureName& f) { return name == f.name; });
+    if (known == names.end()) {
+      std::string all;
+      for (const auto& f : names) all += fmt::format("{}{}", all.empty() ? "" : ", ", f.name);
+      throw ConfigError(fmt::format("invalid --cpu-features '{}': unknown feature '{}' (known: {})", text, name, all));
+    }
+    hidden.insert(hidden.end(), known->bits.begin(), known->bits.end());
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return hidden;
+}
+
+void hide_cpu_features(std::vector<CpuidEntry>& entries, std::span<const CpuidBits> hidden) noexcept {
+  for (CpuidEntry& entry : entries) {
+    for (const CpuidBits& bits : hidden) {
+      if (entry.function != bits.function) continue;
+      if ((entry.flags & kCpuidSignificantIndex) != 0 && entry.index != bits.index) continue;
+      register_of(entry, bits.reg) &= ~bits.mask;
+    }
+  }
 }
 
 }  // namespace keel::kvm

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace keel::kvm {
@@ -46,5 +47,42 @@ std::vector<CpuidEntry> patch_cpuid(std::span<const CpuidEntry> supported, const
 // The entry for (function, index), honouring kCpuidSignificantIndex.
 std::optional<CpuidEntry> find_cpuid(std::span<const CpuidEntry> entries, uint32_t function,
                                      uint32_t index = 0) noexcept;
+
+}  // namespace keel::kvm
+
+namespace keel::kvm {
+
+// --- CPUID feature hiding (`keel run --cpu-features -cx16,-tsc-deadline`) ---
+// Some guests must not see features the host offers: on PVM hosts Linux uses
+// cmpxchg16b (an emulation failure there) unless CX16 is hidden, and Linux
+// only routes its timer through the PIT when TSC-deadline is not offered.
+
+enum class CpuidRegister { eax, ebx, ecx, edx };
+
+// Bits to clear in one register of one leaf (subleaf `index` when the entry
+// has kCpuidSignificantIndex).
+struct CpuidBits {
+  uint32_t function = 0;
+  uint32_t index = 0;
+  CpuidRegister reg = CpuidRegister::eax;
+  uint32_t mask = 0;
+  friend bool operator==(const CpuidBits&, const CpuidBits&) = default;
+};
+
+// The names --cpu-features knows, with the bits each hides (a feature that
+// others need takes them along: -xsave also hides OSXSAVE, AVX and AVX2).
+struct CpuFeatureName {
+  const char* name;
+  const char* what;
+  std::vector<CpuidBits> bits;
+};
+const std::vector<CpuFeatureName>& cpu_feature_names();
+
+// "-cx16,-tsc-deadline": comma-separated "-NAME" entries. Throws
+// keel::ConfigError naming the bad entry (unknown name, no '-', empty).
+std::vector<CpuidBits> parse_cpu_feature_list(std::string_view text);
+
+// Clears `hidden` in every matching entry of `entries`.
+void hide_cpu_features(std::vector<CpuidEntry>& entries, std::span<const CpuidBits> hidden) noexcept;
 
 }  // namespace keel::kvm

@@ -33,4 +33,17 @@ std::string pvm_explanation(PvmFailure failure) {
   return text;
 }
 
+std::string pvm_failure_summary(std::string_view message, PvmFailure failure) {
+  std::string_view what;
+  switch (failure) {
+    case PvmFailure::internal_error: what = "PVM emulation failure (the host's KVM emulator cannot run this guest instruction)"; break;
+    case PvmFailure::fail_entry: what = "PVM entry failure (the host's KVM refused the guest state)"; break;
+    case PvmFailure::shutdown: what = "PVM host: possibly an emulation limit, not a real triple fault"; break;
+  }
+  std::string text(what);
+  text += ": ";
+  text += message;
+  return text;
+}
+
 }  // namespace keel::kvm

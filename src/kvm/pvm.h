@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace keel::kvm {
 
@@ -15,5 +16,9 @@ enum class PvmFailure { internal_error, fail_entry, shutdown };
 
 // A plain, one-paragraph explanation for a failure on a PVM host.
 std::string pvm_explanation(PvmFailure failure);
+
+// `message` (one line: what KVM reported) extended to name the PVM cause, e.g.
+// "PVM emulation failure: KVM internal error: emulation failure (...)".
+std::string pvm_failure_summary(std::string_view message, PvmFailure failure);
 
 }  // namespace keel::kvm

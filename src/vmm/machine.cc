@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "src/vmm/boot_test_wiring.h"
 #include "src/vmm/machine_builder.h"
 #include "src/vmm/vcpu_runner.h"
 
@@ -61,6 +62,12 @@ void tear_down(Machine& m, std::vector<std::thread>& threads) {
 int run_machine(const MachineConfig& config) {
   std::unique_ptr<Machine> machine = build_machine(config);
   Machine& m = *machine;
+  // Declared after the machine, so destroyed first; the console stops
+  // feeding it once the vCPUs are joined (tear_down).
+  std::unique_ptr<BootTestWiring> boot_test;
+  if (config.harness.enabled()) {
+    boot_test = std::make_unique<BootTestWiring>(config.harness, *m.console, *m.loop, m.control);
+  }
 
   VcpuRunContext context{.pio = *m.pio_bus, .mmio = *m.mmio_bus, .control = m.control, .pvm_host = m.pvm_host};
   m.loop->start();
@@ -71,6 +78,7 @@ int run_machine(const MachineConfig& config) {
   StopRecord stop = m.control.wait_for_stop();
   tear_down(m, threads);
 
+  if (boot_test) return boot_test->finish(stop);
   if (stop.reason == StopReason::error) {
     std::string reason = stop.message.empty() ? "the VM failed" : stop.message;
     std::fprintf(stderr, "keel: %s\n", reason.c_str());

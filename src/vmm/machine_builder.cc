@@ -7,6 +7,7 @@
 #include "devices/acpi/acpi_pm.h"
 #include "devices/legacy/debug_exit.h"
 #include "devices/legacy/legacy_ports.h"
+#include "devices/pci/pci_host_bridge.h"
 #include "devices/rtc/cmos_rtc.h"
 #include "devices/uart/uart_8250.h"
 #include "keel/clock.h"
@@ -87,8 +88,9 @@ void add_devices(Machine& m, const MachineConfig& config) {
   insert_or_throw(pio, devices::PostCodePort::kPort, 1, std::make_shared<devices::PostCodePort>(), "POST port");
   insert_or_throw(pio, devices::SystemControlPortA::kPort, 1, std::make_shared<devices::SystemControlPortA>(m.control),
                   "system control port A");
-  insert_or_throw(pio, devices::ResetControlPort::kPort, 1, std::make_shared<devices::ResetControlPort>(m.control),
-                  "reset control port");
+  // The PCI host bridge owns 0xCF8-0xCFF and forwards byte accesses at 0xCF9
+  // to the PIIX reset control register, as on real PIIX chipsets.
+  devices::PciHostBridge::create(pio, *m.mmio_bus, std::make_shared<devices::ResetControlPort>(m.control))->install();
   insert_or_throw(pio, devices::AcpiPm::kBasePort, devices::AcpiPm::kPortCount,
                   std::make_shared<devices::AcpiPm>(vm.irq_line(devices::AcpiPm::kSciIrq), m.control, system_clock(),
                                                     *m.loop),
@@ -111,7 +113,10 @@ void create_vcpus(Machine& m, const MachineConfig& config) {
   std::vector<kvm::MsrValue> msrs = kvm::boot_msrs();
   for (uint32_t id = 0; id < config.cpus; ++id) {
     std::unique_ptr<kvm::Vcpu> vcpu = m.vm->create_vcpu(id);
-    vcpu->set_cpuid(kvm::patch_cpuid(supported, kvm::CpuTopology{.apic_id = id, .cpu_count = config.cpus}));
+    std::vector<kvm::CpuidEntry> cpuid =
+        kvm::patch_cpuid(supported, kvm::CpuTopology{.apic_id = id, .cpu_count = config.cpus});
+    kvm::hide_cpu_features(cpuid, config.hidden_cpuid);  // --cpu-features
+    vcpu->set_cpuid(cpuid);
     std::vector<std::string> refused = vcpu->set_msrs(msrs);
     if (id == 0) {
       for (const std::string& name : refused) spdlog::debug("kvm: host refused boot MSR {}", name);

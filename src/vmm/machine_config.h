@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "keel/guest_memory.h"
+#include "src/harness/harness_options.h"
+#include "src/kvm/cpuid.h"
 
 namespace keel::vmm {
 
@@ -39,6 +41,10 @@ struct MachineConfig {
   ConsoleSpec serial;
   uint16_t debug_exit_port = 0x501;
   std::optional<KeyInjection> key_injection;
+  // --cpu-features: CPUID bits cleared in every vCPU (kvm::parse_cpu_feature_list).
+  std::vector<kvm::CpuidBits> hidden_cpuid;
+  // --expect, --fail-on, --timeout, --junit, --result-json, --console-log.
+  harness::HarnessOptions harness;
 };
 
 }  // namespace keel::vmm

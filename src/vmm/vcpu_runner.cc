@@ -70,8 +70,16 @@ void run_vcpu_loop(kvm::Vcpu& vcpu, const VcpuRunContext& context) noexcept {
     std::optional<StopDecision> decision = handle_exit(exit, context.pio, context.mmio);
     if (!decision) continue;
     report(*decision, vcpu, context.pvm_host);
-    context.control.request_stop(decision->reason, decision->exit_status,
-                                 decision->is_error ? decision->message : std::string_view{});
+    // The one-line reason keel prints (and the harness reports) names a PVM
+    // limit as such: on those hosts it is the usual cause, not a keel bug.
+    if (context.pvm_host && decision->pvm_hint) {
+      try {
+        decision->message = kvm::pvm_failure_summary(decision->message, *decision->pvm_hint);
+      } catch (...) {
+        // Out of memory: stop with KVM's own message.
+      }
+    }
+    context.control.request_stop(decision->reason, decision->exit_status, decision->message);
     return;
   }
 }

@@ -9,4 +9,5 @@ void suite_i8042(void);
 void suite_i8042_inject(void);
 void suite_pit(void);
 void suite_smp(void);
+void suite_pci(void);
 void demo_run(void);

@@ -231,5 +231,62 @@ TEST(CommandLine, TooManyKeys) {
   EXPECT_THROW(parse_key_list(many), ConfigError);
 }
 
+TEST(CommandLine, NoHarnessByDefault) {
+  const ParseOutcome outcome = parse({"run"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  EXPECT_FALSE(outcome.config->harness.enabled());
+  EXPECT_TRUE(outcome.config->hidden_cpuid.empty());
+}
+
+TEST(CommandLine, HarnessOptions) {
+  const ParseOutcome outcome =
+      parse({"run", "--expect", "Linux version", "--fail-on", "Kernel panic", "--expect", "x86/fpu:", "--expect=-x",
+             "--fail-on=Oops", "--timeout", "2m", "--junit", "/tmp/j.xml", "--result-json", "/tmp/r.json",
+             "--console-log", "/tmp/c.log"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  const harness::HarnessOptions& h = outcome.config->harness;
+  EXPECT_TRUE(h.enabled());
+  EXPECT_EQ(h.expect, (std::vector<std::string>{"Linux version", "x86/fpu:", "-x"}));  // in order
+  EXPECT_EQ(h.fail_on, (std::vector<std::string>{"Kernel panic", "Oops"}));
+  ASSERT_TRUE(h.timeout.has_value());
+  EXPECT_EQ(*h.timeout, std::chrono::minutes(2));
+  EXPECT_EQ(h.junit, std::filesystem::path("/tmp/j.xml"));
+  EXPECT_EQ(h.result_json, std::filesystem::path("/tmp/r.json"));
+  EXPECT_EQ(h.console_log, std::filesystem::path("/tmp/c.log"));
+}
+
+TEST(CommandLine, EachHarnessOptionAloneEnablesIt) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--expect", "a"}, {"--fail-on", "b"}, {"--timeout", "500ms"}, {"--junit", "j"},
+           {"--result-json", "r"}, {"--console-log", "c"}}) {
+    args.insert(args.begin(), "run");
+    const ParseOutcome outcome = parse(args);
+    ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+    EXPECT_TRUE(outcome.config->harness.enabled()) << args[1];
+  }
+}
+
+TEST(CommandLine, ExpectTakesOneValuePerFlag) {
+  EXPECT_FALSE(parse({"run", "--expect", "a", "b"}).config.has_value());
+}
+
+TEST(CommandLine, BadHarnessValuesNameTheFlag) {
+  EXPECT_NE(error_of({"run", "--expect", "("}).find("--expect"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--fail-on", "[a"}).find("--fail-on"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--timeout", "soon"}).find("--timeout"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--timeout", "-5s"}).find("--timeout"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--expect"}).find("--expect"), std::string::npos);
+}
+
+TEST(CommandLine, CpuFeatures) {
+  const ParseOutcome outcome = parse({"run", "--cpu-features", "-cx16,-tsc-deadline"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  EXPECT_EQ(outcome.config->hidden_cpuid, kvm::parse_cpu_feature_list("-cx16,-tsc-deadline"));
+  EXPECT_EQ(outcome.config->hidden_cpuid.size(), 2u);
+  const std::string error = error_of({"run", "--cpu-features", "-cx16,-bogus"});
+  EXPECT_NE(error.find("--cpu-features"), std::string::npos) << error;
+  EXPECT_NE(error.find("bogus"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace keel::cli

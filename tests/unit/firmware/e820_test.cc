@@ -28,27 +28,29 @@ MemoryConfig ram(uint64_t size) {
 TEST(E820, FiveHundredTwelveMiB) {
   GuestMemory memory(ram(512 * kMiB));
   const auto map = build_e820_map(memory);
-  ASSERT_EQ(map.size(), 6u);
+  ASSERT_EQ(map.size(), 7u);
   expect_entry(map[0], 0, 0x9FC00, E820Type::ram);
   expect_entry(map[1], 0x9FC00, 0x400, E820Type::reserved);
   expect_entry(map[2], 0xE0000, 0x20000, E820Type::reserved);
   expect_entry(map[3], 0x100000, 511 * kMiB, E820Type::ram);
-  expect_entry(map[4], 0xFEC00000, 0x1000, E820Type::reserved);
-  expect_entry(map[5], 0xFEE00000, 0x1000, E820Type::reserved);
+  expect_entry(map[4], 0xE0000000, kMiB, E820Type::reserved);  // PCI ECAM (MCFG)
+  expect_entry(map[5], 0xFEC00000, 0x1000, E820Type::reserved);
+  expect_entry(map[6], 0xFEE00000, 0x1000, E820Type::reserved);
   expect_sorted_without_overlap(map);
 }
 
 TEST(E820, FourGiBSplitsAroundThePciHole) {
   GuestMemory memory(ram(4 * kGiB));
   const auto map = build_e820_map(memory);
-  ASSERT_EQ(map.size(), 7u);
+  ASSERT_EQ(map.size(), 8u);
   expect_entry(map[0], 0, 0x9FC00, E820Type::ram);
   expect_entry(map[1], 0x9FC00, 0x400, E820Type::reserved);
   expect_entry(map[2], 0xE0000, 0x20000, E820Type::reserved);
   expect_entry(map[3], 0x100000, 3 * kGiB - kMiB, E820Type::ram);
-  expect_entry(map[4], 0xFEC00000, 0x1000, E820Type::reserved);
-  expect_entry(map[5], 0xFEE00000, 0x1000, E820Type::reserved);
-  expect_entry(map[6], 4 * kGiB, 1 * kGiB, E820Type::ram);
+  expect_entry(map[4], 0xE0000000, kMiB, E820Type::reserved);
+  expect_entry(map[5], 0xFEC00000, 0x1000, E820Type::reserved);
+  expect_entry(map[6], 0xFEE00000, 0x1000, E820Type::reserved);
+  expect_entry(map[7], 4 * kGiB, 1 * kGiB, E820Type::ram);
   expect_sorted_without_overlap(map);
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "devices/acpi/pm_registers.h"
+#include "devices/pci/pci_layout.h"
 #include "keel/config_error.h"
 #include "tests/support/fakes.h"
 
@@ -415,16 +416,52 @@ TEST_P(FirmwareTablesTest, DsdtIsWellFormedAml) {
 
   AmlWalker walker(aml);
   ASSERT_TRUE(walker.walk());
-  EXPECT_EQ(walker.devices, static_cast<int>(cpus()) + 4);  // CPUs, COM1, RTC, KBD, MOU
-  for (const char* expected : {"\\_SB_", "COM1", "RTC_", "KBD_", "MOU_", "_HID", "_CRS"}) {
+  EXPECT_EQ(walker.devices, static_cast<int>(cpus()) + 6);  // CPUs, COM1, RTC, KBD, MOU, PCI0, MRES
+  for (const char* expected : {"\\_SB_", "COM1", "RTC_", "KBD_", "MOU_", "PCI0", "MRES", "_HID", "_CID", "_CRS",
+                               "_SEG", "_BBN"}) {
     EXPECT_NE(std::find(walker.names.begin(), walker.names.end(), expected), walker.names.end()) << expected;
   }
   // EisaId("PNP0501"), ("PNP0B00"), ("PNP0303")
   for (std::vector<uint8_t> id : {std::vector<uint8_t>{0x0C, 0x41, 0xD0, 0x05, 0x01},
                                   std::vector<uint8_t>{0x0C, 0x41, 0xD0, 0x0B, 0x00},
-                                  std::vector<uint8_t>{0x0C, 0x41, 0xD0, 0x03, 0x03}}) {
+                                  std::vector<uint8_t>{0x0C, 0x41, 0xD0, 0x03, 0x03},
+                                  std::vector<uint8_t>{0x0C, 0x41, 0xD0, 0x0A, 0x08},    // PNP0A08
+                                  std::vector<uint8_t>{0x0C, 0x41, 0xD0, 0x0A, 0x03},    // PNP0A03
+                                  std::vector<uint8_t>{0x0C, 0x41, 0xD0, 0x0C, 0x02}}) {  // PNP0C02
     EXPECT_NE(std::search(aml.begin(), aml.end(), id.begin(), id.end()), aml.end());
   }
+  // The host bridge's MMIO window [0xC0000000, 0xDFFFFFFF] and the
+  // motherboard resource covering the ECAM window.
+  const std::vector<uint8_t> mmio_window{0x87, 0x17, 0x00, 0x00, 0x0C, 0x03, 0, 0, 0, 0,
+                                         0x00, 0x00, 0x00, 0xC0, 0xFF, 0xFF, 0xFF, 0xDF,
+                                         0, 0, 0, 0, 0x00, 0x00, 0x00, 0x20};
+  EXPECT_NE(std::search(aml.begin(), aml.end(), mmio_window.begin(), mmio_window.end()), aml.end());
+  const std::vector<uint8_t> ecam{0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xE0, 0x00, 0x00, 0x10, 0x00};
+  EXPECT_NE(std::search(aml.begin(), aml.end(), ecam.begin(), ecam.end()), aml.end());
+}
+
+TEST_P(FirmwareTablesTest, McfgDescribesTheEcamWindow) {
+  const auto tables = xsdt_tables();
+  ASSERT_TRUE(tables.contains("MCFG"));
+  const uint64_t mcfg = tables.at("MCFG");
+  const uint32_t length = check_table(mcfg, "MCFG");
+  EXPECT_EQ(view_.u8(mcfg + 8), 1) << "revision";
+  ASSERT_EQ(length, 36u + 8u + 16u) << "one allocation structure";
+  EXPECT_EQ(view_.u64(mcfg + 36), 0u) << "reserved";
+  EXPECT_EQ(view_.u64(mcfg + 44), devices::pci_layout::kEcamBase);
+  EXPECT_EQ(view_.u16(mcfg + 52), 0) << "segment";
+  EXPECT_EQ(view_.u8(mcfg + 54), 0) << "start bus";
+  EXPECT_EQ(view_.u8(mcfg + 55), 0) << "end bus";
+  EXPECT_EQ(view_.u32(mcfg + 56), 0u);
+  // The window must be reserved in E820 too, or Linux ignores it.
+  bool reserved = false;
+  for (const E820Entry& entry : build_e820_map(guest_.memory())) {
+    if (entry.type == E820Type::reserved && entry.address <= devices::pci_layout::kEcamBase &&
+        entry.address + entry.size >= devices::pci_layout::kEcamBase + devices::pci_layout::kEcamSize) {
+      reserved = true;
+    }
+  }
+  EXPECT_TRUE(reserved);
 }
 
 TEST_P(FirmwareTablesTest, MpTableFoundByScanAndValid) {

@@ -1,0 +1,91 @@
+// The PCI host bridge of keel's `pc` machine: bus 0, the bridge itself at
+// 00:00.0 (i440FX IDs 8086:1237 like QEMU's pc, class 0x0600), devices in
+// slots 1..31, single-function. Guests reach configuration space through
+// mechanism #1 (0xCF8/0xCFC) and through a 1 MiB ECAM window (bus 0). The
+// bridge places each device's BARs on the PIO/MMIO buses and moves them when
+// the guest reprograms a BAR or toggles decode in the command register.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "devices/pci/pci_device.h"
+#include "devices/pci/pci_layout.h"
+#include "keel/bus.h"
+#include "keel/bus_device.h"
+
+namespace keel::devices {
+
+class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
+ public:
+  static constexpr uint16_t kVendorId = 0x8086;  // Intel
+  static constexpr uint16_t kDeviceId = 0x1237;  // 82441FX (i440FX) PMC
+  static constexpr uint32_t kClassCode = 0x06'00'00;  // bridge, host bridge
+
+  // `reset_port` receives the byte accesses at 0xCF9 (PIIX reset control),
+  // which lies inside the CONFIG_ADDRESS dword; it may be null.
+  static std::shared_ptr<PciHostBridge> create(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port);
+
+  // Puts 0xCF8-0xCFF on the PIO bus and the ECAM window on the MMIO bus.
+  // Throws ConfigError on overlap.
+  void install();
+
+  // Start-up: puts `device` in the next free slot, assigns its BARs from the
+  // MMIO hole / I/O window (keel has no firmware to do it) and turns decode
+  // on, so guests without a PCI enumerator see working devices. Returns the
+  // slot. Throws ConfigError when the bus or a window is full.
+  uint8_t add_device(std::shared_ptr<PciDevice> device);
+
+  // Configuration access to bus 0, used by both mechanisms. Absent slots and
+  // functions other than 0 read all-ones and ignore writes.
+  void config_read(uint8_t slot, uint8_t function, uint16_t offset, std::span<std::byte> data) noexcept;
+  void config_write(uint8_t slot, uint8_t function, uint16_t offset, std::span<const std::byte> data) noexcept;
+
+  // The BusDevices behind 0xCF8 (length 8) and the ECAM window, for install()
+  // and for tests.
+  std::shared_ptr<BusDevice> config_ports() { return config_ports_; }
+  std::shared_ptr<BusDevice> ecam_window() { return ecam_; }
+
+  // Mechanism #1 register file, offsets relative to 0xCF8.
+  void port_read(uint64_t offset, std::span<std::byte> data) noexcept;
+  void port_write(uint64_t offset, std::span<const std::byte> data) noexcept;
+
+ private:
+  struct Mapped {
+    bool io;
+    uint64_t address;
+  };
+  struct Slot {
+    std::shared_ptr<PciDevice> device;
+    std::array<std::shared_ptr<BusDevice>, kPciBarCount> windows;
+    std::array<std::optional<Mapped>, kPciBarCount> mapped;
+  };
+
+  PciHostBridge(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port);
+  void attach(uint8_t slot, std::shared_ptr<PciDevice> device);
+  void assign_bars(uint8_t slot);
+  // Brings the buses in line with what the device's BARs and command
+  // register say now. Called with lock_ held.
+  void update_bar_mappings(Slot& slot) noexcept;
+  void log_guest(const char* what, uint64_t a, uint64_t b) noexcept;
+
+  Bus& pio_;
+  Bus& mmio_;
+  std::shared_ptr<BusDevice> reset_port_;
+  std::shared_ptr<BusDevice> config_ports_;
+  std::shared_ptr<BusDevice> ecam_;
+
+  std::mutex lock_;  // serializes config accesses and bus moves
+  uint32_t config_address_ = 0;
+  std::array<Slot, pci_layout::kSlotCount> slots_{};
+  uint64_t next_mmio_ = pci_layout::kMmioWindowStart;
+  uint64_t next_io_ = pci_layout::kIoAllocationStart;
+  // Rate limit for guest-triggered log lines.
+  std::chrono::steady_clock::time_point log_window_{};
+  uint32_t log_lines_ = 0;
+};
+
+}  // namespace keel::devices
