@@ -35,7 +35,8 @@ import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
 
-SKIP = 77
+from integration_common import SKIP, Failure, Skip, require_kvm
+
 CMDLINE = "console=ttyS0 noxsave"
 # On PVM hosts Linux dies on cmpxchg16b unless CX16 is hidden, and routes its
 # timer through the PIT (the ..TIMER line) only without TSC-deadline.
@@ -71,24 +72,8 @@ NETWORK_FAILURE = re.compile(
     r"Failed to fetch|Could not connect|Connection timed out|Network is unreachable")
 
 
-class Skip(Exception):
-    pass
-
-
-class Failure(Exception):
-    pass
-
-
 def is_pvm_host():
     return os.path.exists("/sys/module/kvm_pvm")
-
-
-def require_kvm():
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError as error:
-        raise Skip(f"/dev/kvm not available: /dev/kvm: {error.strerror}")
-    os.close(fd)
 
 
 def build_guest(script, guest_dir):

@@ -33,28 +33,11 @@ import tempfile
 import threading
 import time
 
-SKIP = 77
+from integration_common import SKIP, Failure, Skip, require_kvm
+
 DEBUG_EXIT_PORT = "0x501"
 READY_PATTERN = "i8042-inject: ready"  # the guest prints "# i8042-inject: ready"
 INJECTED_KEYS = ["a", "b", "ret"]
-
-
-class Skip(Exception):
-    pass
-
-
-class Failure(Exception):
-    pass
-
-
-def kvm_unavailable_reason():
-    """None when /dev/kvm can be opened read-write, else why not."""
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError as error:
-        return f"/dev/kvm: {error.strerror}"
-    os.close(fd)
-    return None
 
 
 class GuestProcess:
@@ -207,9 +190,7 @@ def check_rtc_against_host(timed_lines):
 
 
 def boot(args, cmdline):
-    reason = kvm_unavailable_reason()
-    if reason:
-        raise Skip(f"/dev/kvm not available: {reason}")
+    require_kvm()
     if args.vmm == "qemu" and not shutil.which(args.qemu):
         raise Skip(f"{args.qemu} not installed")
     with tempfile.TemporaryDirectory(prefix="probe-") as scratch:
@@ -256,9 +237,7 @@ def run_unknown_suite(args):
 
 
 def run_keel_plain(args, argv):
-    reason = kvm_unavailable_reason()
-    if reason:
-        raise Skip(f"/dev/kvm not available: {reason}")
+    require_kvm()
     print("# runner: " + " ".join(argv))
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=args.timeout)
