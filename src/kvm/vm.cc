@@ -3,12 +3,12 @@
 #include "src/kvm/linux_kvm.h"
 #include <sys/mman.h>
 
-#include <vector>
-
 #include <spdlog/spdlog.h>
 
+#include "src/kvm/gsi_route_table.h"
 #include "src/kvm/gsi_routing.h"
 #include "src/kvm/ioctl.h"
+#include "src/kvm/kvm_gsi_route_sink.h"
 #include "src/kvm/kvm_irq_line.h"
 #include "src/kvm/kvm_system.h"
 #include "src/kvm/vcpu.h"
@@ -21,6 +21,7 @@ static_assert(static_cast<uint32_t>(IrqChip::ioapic) == KVM_IRQCHIP_IOAPIC);
 
 Vm::Vm(const Kvm& kvm, UniqueFd fd)
     : fd_(std::make_shared<UniqueFd>(std::move(fd))),
+      routes_(std::make_shared<GsiRouteTable>(std::make_unique<KvmGsiRouteSink>(fd_), pc_gsi_routes())),
       vcpu_mmap_size_(kvm.vcpu_mmap_size()),
       has_identity_map_addr_(kvm.check_extension(KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {}
 
@@ -38,18 +39,8 @@ void Vm::setup_pc_platform() {
   pit.flags = KVM_PIT_SPEAKER_DUMMY;  // port 0x61 speaker bits without a real speaker
   KEEL_IOCTL(fd(), KVM_CREATE_PIT2, &pit);
 
-  std::vector<GsiRoute> routes = pc_gsi_routes();
-  std::vector<std::byte> buffer(sizeof(kvm_irq_routing) + routes.size() * sizeof(kvm_irq_routing_entry));
-  auto* table = reinterpret_cast<kvm_irq_routing*>(buffer.data());
-  table->nr = static_cast<uint32_t>(routes.size());
-  for (size_t i = 0; i < routes.size(); ++i) {
-    kvm_irq_routing_entry& entry = table->entries[i];
-    entry.gsi = routes[i].gsi;
-    entry.type = KVM_IRQ_ROUTING_IRQCHIP;
-    entry.u.irqchip.irqchip = static_cast<uint32_t>(routes[i].chip);
-    entry.u.irqchip.pin = routes[i].pin;
-  }
-  KEEL_IOCTL(fd(), KVM_SET_GSI_ROUTING, table);
+  // The PC routes (and any MSI routes staged already) as one table.
+  if (int error = routes_->commit(); error != 0) throw_host_error("KVM_SET_GSI_ROUTING", error);
 }
 
 void Vm::add_memory(const GuestMemory& memory) {

@@ -14,6 +14,7 @@ namespace keel::kvm {
 
 class Kvm;
 class Vcpu;
+class GsiRouteTable;
 
 // Where KVM keeps the VT-x real-mode TSS (3 pages) and identity-map page
 // table, as QEMU places them: just below the BIOS ROM at the top of 4 GiB.
@@ -28,8 +29,9 @@ class Vm {
   ~Vm();
 
   // KVM_SET_IDENTITY_MAP_ADDR (when the host has it), KVM_SET_TSS_ADDR,
-  // KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2 (dummy speaker), KVM_SET_GSI_ROUTING.
-  // Call once, before any vCPU is created.
+  // KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2 (dummy speaker), and the first
+  // commit of gsi_routes() (KVM_SET_GSI_ROUTING with the PC routes). Call
+  // once, before any vCPU, interrupt controller or MSI vector is created.
   void setup_pc_platform();
 
   // One KVM_SET_USER_MEMORY_REGION slot per region. `memory` must outlive
@@ -45,12 +47,19 @@ class Vm {
   std::unique_ptr<Vcpu> create_vcpu(uint32_t id);
 
   int fd() const noexcept { return fd_->get(); }
+  // The VM fd for objects that may outlive this Vm (lines, vectors,
+  // doorbells): it is closed when the last holder lets go.
+  std::shared_ptr<const UniqueFd> shared_fd() const noexcept { return fd_; }
+  // The VM's one GSI routing table (PC irqchip routes + MSI routes), shared
+  // with the MSI vectors of KvmInterruptController.
+  std::shared_ptr<GsiRouteTable> gsi_routes() const noexcept { return routes_; }
 
  private:
   friend class Kvm;
   Vm(const Kvm& kvm, UniqueFd fd);
 
   std::shared_ptr<UniqueFd> fd_;
+  std::shared_ptr<GsiRouteTable> routes_;
   size_t vcpu_mmap_size_;
   bool has_identity_map_addr_;
   uint32_t next_slot_ = 0;

@@ -13,12 +13,13 @@
 #include <unordered_map>
 
 #include "keel/clock.h"
+#include "keel/fd_poller.h"
 
 namespace keel::vmm {
 
-class EventLoop final : public TimerFactory {
+class EventLoop final : public TimerFactory, public FdPoller {
  public:
-  using Handler = std::function<void(uint32_t epoll_events)>;
+  using Handler = FdPoller::Handler;
 
   EventLoop();  // throws std::system_error if epoll/eventfd cannot be made
   ~EventLoop() override;  // stops and joins the thread
@@ -29,12 +30,12 @@ class EventLoop final : public TimerFactory {
   // run on the loop thread, one at a time. Throws std::system_error on failure
   // (EPERM for fds epoll cannot watch, such as regular files; EEXIST when `fd`
   // is already registered).
-  void add(int fd, uint32_t epoll_events, Handler handler);
+  void add(int fd, uint32_t epoll_events, Handler handler) override;
   // Unregister; after it returns the handler is not running and won't run
   // again (unless called from that handler itself, which is allowed). Must
   // not be called from another thread while holding a lock the handler takes.
   // Call it before closing `fd`.
-  void remove(int fd) noexcept;
+  void remove(int fd) noexcept override;
 
   void start();          // spawn the loop thread (again after a stop())
   // Wake the thread, let it finish the current handler, join. From a handler

@@ -7,34 +7,16 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
 #include <variant>
 
 #include "keel/guest_memory.h"
 #include "src/kvm/kvm_system.h"
 #include "src/kvm/vcpu.h"
 #include "src/kvm/vm.h"
+#include "tests/unit/kvm/kvm_test_support.h"
 
 namespace keel::kvm {
 namespace {
-
-bool kvm_usable(std::string& why) {
-  if (!std::filesystem::exists("/dev/kvm")) {
-    why = "no /dev/kvm on this host";
-    return false;
-  }
-  if (access("/dev/kvm", R_OK | W_OK) != 0) {
-    why = "/dev/kvm is not accessible to this user";
-    return false;
-  }
-  return true;
-}
-
-#define REQUIRE_KVM()                                            \
-  do {                                                           \
-    std::string why;                                             \
-    if (!kvm_usable(why)) GTEST_SKIP() << "SKIPPED: no /dev/kvm: " << why; \
-  } while (0)
 
 TEST(KvmSmoke, CreatesVmAndVcpu) {
   REQUIRE_KVM();
@@ -89,13 +71,7 @@ TEST(KvmSmoke, RunsGuestCodeAndDecodesIoAndMmioExits) {
   entry.rsp = 0x8000;
   vcpu->set_boot_registers(boot_registers(entry));
 
-  auto next = [&]() -> VcpuExit {
-    for (int i = 0; i < 100; ++i) {
-      VcpuExit e = vcpu->run();
-      if (!std::holds_alternative<exit::Interrupted>(e)) return e;
-    }
-    return exit::Unknown{~0u};
-  };
+  auto next = [&] { return next_exit(*vcpu); };
 
   VcpuExit e = next();
   auto* io = std::get_if<exit::Io>(&e);
