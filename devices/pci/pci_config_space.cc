@@ -114,6 +114,9 @@ void PciConfigSpace::read(uint16_t offset, std::span<std::byte> data) const noex
     return;
   }
   for (size_t i = 0; i < data.size(); ++i) data[i] = std::byte{bytes_[offset + i]};
+  if (offset <= kStatus && offset + data.size() > kStatus && interrupt_status_.load(std::memory_order_relaxed)) {
+    data[kStatus - offset] |= std::byte{kStatusInterrupt};
+  }
 }
 
 void PciConfigSpace::write(uint16_t offset, std::span<const std::byte> data) noexcept {
@@ -124,18 +127,35 @@ void PciConfigSpace::write(uint16_t offset, std::span<const std::byte> data) noe
     bytes_[at] = static_cast<uint8_t>((bytes_[at] & ~write_mask_[at]) | (value & write_mask_[at]));
     bytes_[at] = static_cast<uint8_t>(bytes_[at] & ~(value & w1c_mask_[at]));
   }
+  update_command_mirror();
 }
 
 uint32_t PciConfigSpace::read_dword(uint16_t offset) const noexcept {
   if (!access_fits(offset, 4)) return 0xFFFF'FFFF;
   uint32_t value = 0;
   for (size_t i = 0; i < 4; ++i) value |= uint32_t{bytes_[offset + i]} << (8 * i);
+  if (offset <= kStatus && offset + 4 > kStatus && interrupt_status_.load(std::memory_order_relaxed)) {
+    value |= uint32_t{kStatusInterrupt} << (8 * (kStatus - offset));
+  }
   return value;
 }
 
 void PciConfigSpace::set_dword(uint16_t offset, uint32_t value) noexcept {
   if (access_fits(offset, 4)) set_bytes(offset, value, 4);
+  update_command_mirror();
 }
+
+void PciConfigSpace::update_command_mirror() noexcept {
+  intx_disabled_.store((command() & kCommandIntxDisable) != 0, std::memory_order_relaxed);
+}
+
+void PciConfigSpace::set_interrupt_status(bool asserted) noexcept {
+  interrupt_status_.store(asserted, std::memory_order_relaxed);
+}
+
+bool PciConfigSpace::interrupt_status() const noexcept { return interrupt_status_.load(std::memory_order_relaxed); }
+
+bool PciConfigSpace::intx_disabled() const noexcept { return intx_disabled_.load(std::memory_order_relaxed); }
 
 uint16_t PciConfigSpace::command() const noexcept {
   return static_cast<uint16_t>(bytes_[kCommand] | (bytes_[kCommand + 1] << 8));

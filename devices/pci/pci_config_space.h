@@ -3,10 +3,13 @@
 // change only what a real device lets it change, write-1-to-clear status
 // bits, BARs that report their size when written with all-ones, and a
 // capability list at 0x40+. Devices embed one and forward config accesses.
-// Not thread-safe: the owner serializes (the host bridge does).
+// Not thread-safe: the owner serializes (the host bridge does), except for
+// the INTx helpers set_interrupt_status() / intx_disabled(), which a device
+// may call from any thread.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <span>
 
@@ -41,6 +44,9 @@ inline constexpr uint16_t kCommandParityResponse = 1u << 6;
 inline constexpr uint16_t kCommandSerr = 1u << 8;
 inline constexpr uint16_t kCommandIntxDisable = 1u << 10;
 
+// Interrupt Status (PCI 3.0 6.2.3): the function's INTx# is asserted
+// (regardless of Interrupt Disable). Read-only to the guest.
+inline constexpr uint16_t kStatusInterrupt = 1u << 3;
 inline constexpr uint16_t kStatusCapabilities = 1u << 4;
 // Error bits: master data parity, signaled/received target abort, received
 // master abort, signaled system error, detected parity error. All RW1C.
@@ -85,6 +91,15 @@ class PciConfigSpace {
   void set_dword(uint16_t offset, uint32_t value) noexcept;
 
   uint16_t command() const noexcept;
+
+  // INTx state (PCI 3.0 6.2.2, 6.2.3). A device reports whether its INTx#
+  // is asserted; Status bit 3 shows it to the guest. The device drives its
+  // line at `asserted && !intx_disabled()` and re-evaluates after config
+  // writes (the guest may flip Interrupt Disable, Command bit 10). Both are
+  // safe from any thread: they use atomics, not the register bytes.
+  void set_interrupt_status(bool asserted) noexcept;
+  bool interrupt_status() const noexcept;
+  bool intx_disabled() const noexcept;
   const std::array<PciBarInfo, kPciBarCount>& bar_layout() const noexcept { return bars_; }
   PciBarRegions decoded_bars() const noexcept;
   // The programmed address of BAR `index` (flag bits stripped; both halves
@@ -99,6 +114,10 @@ class PciConfigSpace {
   std::array<uint8_t, kPciConfigSpaceSize> write_mask_{};
   std::array<uint8_t, kPciConfigSpaceSize> w1c_mask_{};
   std::array<PciBarInfo, kPciBarCount> bars_{};
+  void update_command_mirror() noexcept;
+
+  std::atomic<bool> interrupt_status_{false};  // merged into Status reads
+  std::atomic<bool> intx_disabled_{false};     // mirrors Command bit 10
   uint16_t last_capability_ = 0;  // 0: list empty
   uint16_t next_capability_ = pci_reg::kFirstCapability;
 };

@@ -8,7 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <span>
+
+#include "keel/irq_line.h"
 
 namespace keel::devices {
 
@@ -57,6 +60,15 @@ class PciDevice {
   // The BARs that decode right now: programmed address and size of every
   // BAR whose command-register decode bit (I/O or memory) is on.
   virtual PciBarRegions decoded_bars() const noexcept = 0;
+
+  // Called by the host bridge (with its lock held) after it added, moved or
+  // removed any of this device's BAR windows on the buses; `decoded` is what
+  // decodes now. Devices with doorbells at BAR addresses re-register them.
+  virtual void bars_changed(const PciBarRegions& decoded) noexcept { (void)decoded; }
+  // Called once by the host bridge's add_device() for a device whose
+  // interrupt pin register is non-zero: the level line its INTx pin is
+  // wired to (an IOAPIC input, see pci_layout::intx_gsi).
+  virtual void connect_intx(std::shared_ptr<IrqLine> line) noexcept { (void)line; }
 };
 
 }  // namespace keel::devices

@@ -96,14 +96,16 @@ bool placement_ok(const PciBarRegion& region) noexcept {
 
 }  // namespace
 
-std::shared_ptr<PciHostBridge> PciHostBridge::create(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port) {
-  std::shared_ptr<PciHostBridge> bridge(new PciHostBridge(pio, mmio, std::move(reset_port)));
+std::shared_ptr<PciHostBridge> PciHostBridge::create(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port,
+                                                     InterruptController* interrupts) {
+  std::shared_ptr<PciHostBridge> bridge(new PciHostBridge(pio, mmio, std::move(reset_port), interrupts));
   bridge->attach(0, std::make_shared<HostBridgeFunction>());
   return bridge;
 }
 
-PciHostBridge::PciHostBridge(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port)
-    : pio_(pio), mmio_(mmio), reset_port_(std::move(reset_port)) {
+PciHostBridge::PciHostBridge(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port,
+                             InterruptController* interrupts)
+    : pio_(pio), mmio_(mmio), reset_port_(std::move(reset_port)), interrupts_(interrupts) {
   // The port and ECAM devices only hold a reference: whoever keeps them
   // (the buses) must also keep the bridge. install() makes the buses hold
   // both by inserting wrappers that share ownership of the bridge.
@@ -159,6 +161,7 @@ uint8_t PciHostBridge::add_device(std::shared_ptr<PciDevice> device) {
     const uint64_t saved_mmio = next_mmio_, saved_io = next_io_;
     try {
       assign_bars(index);
+      wire_intx(index);
     } catch (...) {
       // Leave the bus as it was: no half-placed device behind a start-up error.
       Slot& slot = slots_[index];
@@ -170,6 +173,7 @@ uint8_t PciHostBridge::add_device(std::shared_ptr<PciDevice> device) {
       next_io_ = saved_io;
       throw;
     }
+    report_bars(slots_[index]);
     return index;
   }
   throw ConfigError(fmt::format("PCI bus 0 is full ({} device slots)", kSlotCount - 1));
@@ -214,6 +218,34 @@ void PciHostBridge::assign_bars(uint8_t index) {
   }
 }
 
+void PciHostBridge::wire_intx(uint8_t index) {
+  PciDevice& device = *slots_[index].device;
+  uint8_t pin = 0;
+  device.config_read(pci_reg::kInterruptPin, std::as_writable_bytes(std::span(&pin, 1)));
+  const uint32_t gsi = intx_gsi(index, pin);
+  if (!interrupts_ || gsi == 0) return;
+  // Each device gets a line of its own even where slots share an input:
+  // KVM ORs level irqfds on one GSI through the shared resampler.
+  std::shared_ptr<IrqLine> line = interrupts_->level_line(gsi);
+  const uint8_t line_register = static_cast<uint8_t>(gsi);
+  device.config_write(pci_reg::kInterruptLine, std::as_bytes(std::span(&line_register, 1)));
+  device.connect_intx(std::move(line));
+}
+
+void PciHostBridge::report_bars(Slot& slot) noexcept {
+  const PciBarRegions decoded = slot.device->decoded_bars();
+  // Only what is mapped: a BAR that decodes at an address the bridge
+  // refused (outside its window, overlapping) is not reachable, and a
+  // device must not put doorbells there.
+  PciBarRegions mapped{};
+  for (uint8_t bar = 0; bar < kPciBarCount; ++bar) {
+    if (slot.mapped[bar]) mapped[bar] = decoded[bar];
+  }
+  if (slot.reported == mapped) return;
+  slot.reported = mapped;
+  slot.device->bars_changed(mapped);
+}
+
 void PciHostBridge::update_bar_mappings(Slot& slot) noexcept {
   const PciBarRegions regions = slot.device->decoded_bars();
   for (uint8_t bar = 0; bar < kPciBarCount; ++bar) {
@@ -239,6 +271,7 @@ void PciHostBridge::update_bar_mappings(Slot& slot) noexcept {
       log_guest("BAR overlaps another device; not mapped", wanted->address, regions[bar]->size);
     }
   }
+  if (slot.reported) report_bars(slot);
 }
 
 void PciHostBridge::log_guest(const char* what, uint64_t a, uint64_t b) noexcept {

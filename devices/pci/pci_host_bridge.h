@@ -16,6 +16,7 @@
 #include "devices/pci/pci_layout.h"
 #include "keel/bus.h"
 #include "keel/bus_device.h"
+#include "keel/interrupts.h"
 
 namespace keel::devices {
 
@@ -27,7 +28,10 @@ class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
 
   // `reset_port` receives the byte accesses at 0xCF9 (PIIX reset control),
   // which lies inside the CONFIG_ADDRESS dword; it may be null.
-  static std::shared_ptr<PciHostBridge> create(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port);
+  // `interrupts` provides the level lines for INTx (see add_device); it may
+  // be null (no INTx wiring) and must outlive the bridge otherwise.
+  static std::shared_ptr<PciHostBridge> create(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port,
+                                               InterruptController* interrupts = nullptr);
 
   // Puts 0xCF8-0xCFF on the PIO bus and the ECAM window on the MMIO bus.
   // Throws ConfigError on overlap.
@@ -35,8 +39,13 @@ class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
 
   // Start-up: puts `device` in the next free slot, assigns its BARs from the
   // MMIO hole / I/O window (keel has no firmware to do it) and turns decode
-  // on, so guests without a PCI enumerator see working devices. Returns the
-  // slot. Throws ConfigError when the bus or a window is full.
+  // on, so guests without a PCI enumerator see working devices. A device
+  // with an Interrupt Pin gets its INTx wired to IOAPIC input
+  // pci_layout::intx_gsi(slot, pin): that number goes into its Interrupt
+  // Line register (what a BIOS would do; guests without ACPI read it there)
+  // and the line from InterruptController::level_line() to connect_intx().
+  // Finally the device gets bars_changed() with its decoding BARs. Returns
+  // the slot. Throws ConfigError when the bus or a window is full.
   uint8_t add_device(std::shared_ptr<PciDevice> device);
 
   // Configuration access to bus 0, used by both mechanisms. Absent slots and
@@ -62,19 +71,28 @@ class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
     std::shared_ptr<PciDevice> device;
     std::array<std::shared_ptr<BusDevice>, kPciBarCount> windows;
     std::array<std::optional<Mapped>, kPciBarCount> mapped;
+    // What bars_changed() last told the device; nullopt until add_device()
+    // finished (no reports about a half-added device).
+    std::optional<PciBarRegions> reported;
   };
 
-  PciHostBridge(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port);
+  PciHostBridge(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port, InterruptController* interrupts);
   void attach(uint8_t slot, std::shared_ptr<PciDevice> device);
   void assign_bars(uint8_t slot);
+  void wire_intx(uint8_t slot);
   // Brings the buses in line with what the device's BARs and command
-  // register say now. Called with lock_ held.
+  // register say now, then reports a change with bars_changed(). Called
+  // with lock_ held.
   void update_bar_mappings(Slot& slot) noexcept;
+  // Calls bars_changed() with the BARs mapped now if that differs from the
+  // last report (or there was none yet). Called with lock_ held.
+  void report_bars(Slot& slot) noexcept;
   void log_guest(const char* what, uint64_t a, uint64_t b) noexcept;
 
   Bus& pio_;
   Bus& mmio_;
   std::shared_ptr<BusDevice> reset_port_;
+  InterruptController* interrupts_;
   std::shared_ptr<BusDevice> config_ports_;
   std::shared_ptr<BusDevice> ecam_;
 

@@ -40,6 +40,28 @@ inline constexpr uint64_t kIoAllocationStart = 0xC000;
 
 inline constexpr uint8_t kSlotCount = 32;  // device numbers 0..31; 0 is the host bridge
 
+// INTx routing. keel has no interrupt router (no PIRQ links): every INTx pin
+// is wired straight to an IOAPIC input above the 16 ISA ones (KVM's IOAPIC
+// has 24 pins). The eight inputs 16..23 are shared by rotating the pin with
+// the slot, the usual PCI swizzle (PCI-to-PCI Bridge spec 1.2, 9.1), so
+// INTA# of neighbouring slots lands on different inputs:
+//   gsi = 16 + ((slot + pin - 1) % 8),  slot 0..31, pin 1..4 = INTA#..INTD#
+// (slot 1 INTA# -> 17, slot 7 INTA# -> 23, slot 8 INTA# -> 16). The host
+// bridge writes the result into the Interrupt Line register and the DSDT's
+// _PRT lists the same table, both through this function. Returns 0 (no
+// input) for a pin outside 1..4 or a slot outside the bus.
+inline constexpr uint32_t kIntxFirstGsi = 16;
+inline constexpr uint32_t kIntxGsiCount = 8;
+inline constexpr uint32_t kIoApicPins = 24;
+
+constexpr uint32_t intx_gsi(uint8_t slot, uint8_t pin) {
+  if (slot >= kSlotCount || pin < 1 || pin > 4) return 0;
+  return kIntxFirstGsi + ((uint32_t{slot} + pin - 1) % kIntxGsiCount);
+}
+
+static_assert(intx_gsi(1, 1) == 17 && intx_gsi(7, 1) == 23 && intx_gsi(8, 1) == 16 && intx_gsi(31, 4) == 18);
+static_assert(kIntxFirstGsi + kIntxGsiCount <= kIoApicPins);
+
 static_assert(kMmioWindowStart < kMmioWindowEnd);
 static_assert(kEcamBase + kEcamSize <= layout::kIoApicBase);
 

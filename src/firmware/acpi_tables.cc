@@ -10,6 +10,7 @@
 #include <array>
 #include <string>
 #include <stdexcept>
+#include <vector>
 
 #include "devices/pci/pci_layout.h"
 #include "keel/guest_memory.h"
@@ -94,6 +95,27 @@ std::vector<Bytes> isa_devices() {
   return devices;
 }
 
+// _PRT (ACPI 6.3, 6.2.13): how each slot's INTA#..INTD# reach the
+// interrupt controller. keel has no PCI interrupt links, so every entry
+// names a GSI directly: Source 0 and Source Index = the IOAPIC input
+// (level-triggered, active-low by the rule for static _PRT GSIs). The
+// numbers come from pci_layout::intx_gsi, the same function the host
+// bridge uses to wire the lines and fill in Interrupt Line. The Address is
+// the device number in the high word and 0xFFFF (any function) in the low
+// word; Pin is 0..3 for INTA#..INTD#. Slot 0 (the host bridge) raises no
+// interrupts and is left out.
+Bytes pci_routing_table() {
+  namespace pl = devices::pci_layout;
+  std::vector<Bytes> entries;
+  for (uint8_t slot = 1; slot < pl::kSlotCount; ++slot) {
+    for (uint8_t pin = 0; pin < 4; ++pin) {
+      entries.push_back(aml::package({aml::integer((uint32_t{slot} << 16) | 0xFFFF), aml::integer(pin),
+                                      aml::integer(0), aml::integer(pl::intx_gsi(slot, pin + 1))}));
+    }
+  }
+  return aml::name("_PRT", aml::package_of(entries));
+}
+
 // The PCI host bridge (devices/pci): bus 0, its config ports and the windows
 // it forwards to PCI: all I/O ports except the config ports (PC style, as
 // QEMU's pc machine), and the 32-bit MMIO window below the ECAM area. PNP0A08
@@ -114,7 +136,8 @@ Bytes pci_host_bridge_device() {
                             aml::word_io(pl::kConfigAddressPort + pl::kConfigPortCount, 0xFFFF),
                             aml::dword_memory(static_cast<uint32_t>(pl::kMmioWindowStart),
                                               static_cast<uint32_t>(pl::kMmioWindowEnd - 1)),
-                        }))};
+                        })),
+      pci_routing_table()};
   return aml::device("PCI0", terms);
 }
 

@@ -154,7 +154,11 @@ Bytes eisa_id(std::string_view id) {
   return out.take();
 }
 
-Bytes package(std::initializer_list<Bytes> elements) {
+Bytes package(std::initializer_list<Bytes> elements) { return package_of(std::span(elements.begin(), elements.size())); }
+
+Bytes package_of(std::span<const Bytes> elements) {
+  // PackageOp's NumElements is one byte (20.2.5.4); larger lists would need
+  // VarPackageOp, which nothing here needs.
   if (elements.size() > 255) throw std::logic_error("AML Package with more than 255 elements");
   Bytes body{static_cast<uint8_t>(elements.size())};
   for (const Bytes& element : elements) append(body, element);

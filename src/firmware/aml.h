@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string_view>
 
 #include "src/firmware/byte_writer.h"
@@ -25,6 +26,7 @@ Bytes integer(uint64_t value);           // ZeroOp/OneOp/Byte/Word/DWord/QWordCo
 Bytes string(std::string_view text);     // StringPrefix ... NUL
 Bytes eisa_id(std::string_view id);      // "PNP0501" -> compressed DWordConst
 Bytes package(std::initializer_list<Bytes> elements);
+Bytes package_of(std::span<const Bytes> elements);  // the same, for a built list
 Bytes buffer(std::span<const uint8_t> data);
 
 Bytes name(std::string_view name, const Bytes& value);            // Name(NAME, value)

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <stdexcept>
+#include <vector>
 
 namespace keel::firmware::aml {
 namespace {
@@ -54,6 +55,16 @@ TEST(Aml, EisaIdMatchesIasl) {
 TEST(Aml, S5Package) {
   const Bytes s5 = name("_S5", package({integer(5), integer(5), integer(0), integer(0)}));
   EXPECT_EQ(s5, (Bytes{0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x05, 0x00, 0x00}));
+}
+
+TEST(Aml, PackageOfABuiltListMatchesPackage) {
+  const std::vector<Bytes> elements = {integer(0x1FFFF), integer(0), integer(0), integer(17)};
+  const Bytes built = package_of(elements);
+  EXPECT_EQ(built, package({integer(0x1FFFF), integer(0), integer(0), integer(17)}));
+  // Package(){0x0001FFFF, Zero, Zero, 0x11}, as iasl encodes a _PRT entry.
+  EXPECT_EQ(built, (Bytes{0x12, 0x0B, 0x04, 0x0C, 0xFF, 0xFF, 0x01, 0x00, 0x00, 0x00, 0x0A, 0x11}));
+  const std::vector<Bytes> too_many(256, integer(0));
+  EXPECT_THROW(package_of(too_many), std::logic_error);
 }
 
 TEST(Aml, StringIsNulTerminated) {

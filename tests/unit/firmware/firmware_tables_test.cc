@@ -440,6 +440,93 @@ TEST_P(FirmwareTablesTest, DsdtIsWellFormedAml) {
   EXPECT_NE(std::search(aml.begin(), aml.end(), ecam.begin(), ecam.end()), aml.end());
 }
 
+// Reads an AML integer (ZeroOp, OneOp, Byte/Word/DWord/QWordConst) at `pos`.
+std::optional<uint64_t> aml_integer(const std::vector<uint8_t>& aml, size_t& pos) {
+  if (pos >= aml.size()) return std::nullopt;
+  const uint8_t op = aml[pos++];
+  if (op == 0x00 || op == 0x01) return op;
+  const size_t width = op == 0x0A ? 1 : op == 0x0B ? 2 : op == 0x0C ? 4 : op == 0x0E ? 8 : 0;
+  if (width == 0 || pos + width > aml.size()) return std::nullopt;
+  uint64_t value = 0;
+  for (size_t i = 0; i < width; ++i) value |= uint64_t{aml[pos + i]} << (8 * i);
+  pos += width;
+  return value;
+}
+
+// Skips a PkgLength at `pos` and returns where the package ends.
+size_t aml_package_end(const std::vector<uint8_t>& aml, size_t& pos) {
+  const size_t start = pos;
+  const uint8_t lead = aml.at(pos++);
+  const size_t extra = lead >> 6;
+  size_t length = extra == 0 ? (lead & 0x3F) : (lead & 0x0F);
+  for (size_t i = 0; i < extra; ++i) length |= size_t{aml.at(pos++)} << (4 + 8 * i);
+  return start + length;
+}
+
+TEST_P(FirmwareTablesTest, DsdtPciRoutingTableMatchesTheBridgeWiring) {
+  const uint64_t dsdt = view_.u64(xsdt_tables().at("FACP") + 140);
+  const uint32_t length = check_table(dsdt, "DSDT");
+  const auto aml = view_.bytes(dsdt + 36, length - 36);
+  // Name(_PRT, Package(){...}), once, inside Device(PCI0).
+  const std::vector<uint8_t> prt_name{0x08, '_', 'P', 'R', 'T', 0x12};
+  auto at = std::search(aml.begin(), aml.end(), prt_name.begin(), prt_name.end());
+  ASSERT_NE(at, aml.end());
+  EXPECT_EQ(std::search(at + 1, aml.end(), prt_name.begin(), prt_name.end()), aml.end());
+  const std::vector<uint8_t> pci0{'P', 'C', 'I', '0'};
+  EXPECT_LT(std::search(aml.begin(), aml.end(), pci0.begin(), pci0.end()), at);
+
+  size_t pos = static_cast<size_t>(at - aml.begin()) + prt_name.size();
+  const size_t table_end = aml_package_end(aml, pos);
+  ASSERT_LE(table_end, aml.size());
+  constexpr size_t kEntries = 31 * 4;
+  ASSERT_EQ(aml.at(pos++), kEntries);
+  // ACPI 6.3, 6.2.13: {Address = device << 16 | 0xFFFF, Pin 0..3, Source
+  // 0 (a GSI, no link device), Source Index = that GSI}, for every slot
+  // and pin, with the GSI the host bridge wires.
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> routes;
+  for (size_t i = 0; i < kEntries; ++i) {
+    ASSERT_EQ(aml.at(pos++), 0x12) << "entry " << i;
+    const size_t entry_end = aml_package_end(aml, pos);
+    ASSERT_EQ(aml.at(pos++), 4);
+    const auto address = aml_integer(aml, pos);
+    const auto pin = aml_integer(aml, pos);
+    const auto source = aml_integer(aml, pos);
+    const auto gsi = aml_integer(aml, pos);
+    ASSERT_TRUE(address && pin && source && gsi) << "entry " << i;
+    ASSERT_EQ(pos, entry_end);
+    EXPECT_EQ(*address & 0xFFFF, 0xFFFFu);
+    EXPECT_EQ(*source, 0u);
+    routes[{*address >> 16, *pin}] = *gsi;
+  }
+  EXPECT_EQ(pos, table_end);
+  ASSERT_EQ(routes.size(), kEntries);
+  for (uint8_t slot = 1; slot < 32; ++slot) {
+    for (uint8_t pin = 0; pin < 4; ++pin) {
+      EXPECT_EQ((routes[{slot, pin}]), devices::pci_layout::intx_gsi(slot, pin + 1)) << int(slot) << "/" << int(pin);
+    }
+  }
+  // Spot checks with the numbers written out: slot 1 INTA# -> GSI 17, slot
+  // 31 INTD# -> GSI 18.
+  EXPECT_EQ((routes[{1, 0}]), 17u);
+  EXPECT_EQ((routes[{31, 3}]), 18u);
+}
+
+TEST_P(FirmwareTablesTest, MadtOverridesLeaveThePciGsisAlone) {
+  // The PCI INTx inputs 16..23 are level/active-low by the _PRT rule; an
+  // interrupt source override naming one of them would contradict that.
+  const uint64_t madt = xsdt_tables().at("APIC");
+  const uint32_t length = check_table(madt, "APIC");
+  for (uint64_t entry = madt + 44; entry < madt + length; entry += view_.u8(entry + 1)) {
+    ASSERT_GE(view_.u8(entry + 1), 2);
+    if (view_.u8(entry) == 2) {
+      EXPECT_LT(view_.u32(entry + 4), devices::pci_layout::kIntxFirstGsi);
+    }
+    if (view_.u8(entry) == 1) {
+      EXPECT_EQ(view_.u32(entry + 8), 0u) << "one IOAPIC from GSI 0 covers 0..23";
+    }
+  }
+}
+
 TEST_P(FirmwareTablesTest, McfgDescribesTheEcamWindow) {
   const auto tables = xsdt_tables();
   ASSERT_TRUE(tables.contains("MCFG"));

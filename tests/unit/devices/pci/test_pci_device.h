@@ -1,7 +1,9 @@
 // A PCI function for tests: a config space with the BARs a test asks for,
-// and BAR accesses recorded (reads return the bar number in every byte).
+// and BAR accesses recorded (reads return the bar number in every byte), as
+// are the bridge's bars_changed() reports and the INTx line it connects.
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -17,9 +19,10 @@ class TestPciDevice final : public devices::PciDevice {
     size_t size;
     bool write;
   };
-  explicit TestPciDevice(std::initializer_list<std::pair<uint8_t, devices::PciBarInfo>> bars)
+  explicit TestPciDevice(std::initializer_list<std::pair<uint8_t, devices::PciBarInfo>> bars,
+                         uint8_t interrupt_pin = 1)
       : config_(devices::PciIdentity{.vendor_id = 0x1234, .device_id = 0x5678, .revision = 1,
-                                     .class_code = 0xFF0000, .interrupt_pin = 1}) {
+                                     .class_code = 0xFF0000, .interrupt_pin = interrupt_pin}) {
     for (const auto& [index, info] : bars) config_.add_bar(index, info);
   }
   void config_read(uint16_t offset, std::span<std::byte> data) noexcept override { config_.read(offset, data); }
@@ -39,9 +42,17 @@ class TestPciDevice final : public devices::PciDevice {
     return config_.bar_layout();
   }
   devices::PciBarRegions decoded_bars() const noexcept override { return config_.decoded_bars(); }
+  void bars_changed(const devices::PciBarRegions& decoded) noexcept override { bar_reports.push_back(decoded); }
+  void connect_intx(std::shared_ptr<IrqLine> line) noexcept override {
+    ++intx_connects;
+    intx = std::move(line);
+  }
 
   devices::PciConfigSpace& config() { return config_; }
   std::vector<Access> accesses;
+  std::vector<devices::PciBarRegions> bar_reports;
+  std::shared_ptr<IrqLine> intx;
+  int intx_connects = 0;
 
  private:
   std::mutex lock_;
