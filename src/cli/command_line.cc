@@ -16,6 +16,7 @@
 #include "src/console/console_spec.h"
 #include "src/harness/duration.h"
 #include "src/kvm/cpuid.h"
+#include "virtio/blk/disk_spec.h"
 
 namespace keel::cli {
 namespace {
@@ -44,6 +45,7 @@ struct RunArguments {
   std::string junit;
   std::string result_json;
   std::string console_log;
+  std::vector<std::string> disks;
 };
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
@@ -106,6 +108,7 @@ vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
     }
     config.key_injection = std::move(injection);
   }
+  for (const std::string& disk : args.disks) config.disks.push_back(virtio::blk::parse_disk_spec(disk));
   if (run.count("--cpu-features") > 0) config.hidden_cpuid = kvm::parse_cpu_feature_list(args.cpu_features);
   config.harness = build_harness_options(args, run);
   return config;
@@ -219,6 +222,11 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("KIND")
       ->capture_default_str();
   run->add_option("--cpus", args.cpus, "Number of vCPUs")->type_name("N")->check(CLI::Range(1u, kMaxCpus))->capture_default_str();
+  run->add_option("--disk", args.disks,
+                  "virtio-blk disk: path=IMG[,readonly=on][,direct=on][,serial=STR]; repeatable")
+      ->type_name("SPEC")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run->add_option("--serial", args.serial, "COM1 backend: stdio, file:PATH, pty, unix:PATH or none")
       ->type_name("BACKEND")
       ->capture_default_str();

@@ -15,9 +15,13 @@
 #include "src/kvm/boot_msrs.h"
 #include "src/kvm/boot_registers.h"
 #include "src/kvm/cpuid.h"
+#include "src/kvm/kvm_doorbells.h"
+#include "src/kvm/kvm_interrupts.h"
 #include "src/kvm/pvm.h"
 #include "src/vmm/default_guest/default_guest.h"
 #include "src/vmm/vcpu_runner.h"
+#include "virtio/blk/virtio_blk.h"
+#include "virtio/pci/virtio_pci_device.h"
 
 namespace keel::vmm {
 
@@ -65,6 +69,18 @@ std::pair<uint64_t, uint64_t> low_and_high_ram(const GuestMemory& memory) {
   return {low, high};
 }
 
+// One virtio-blk PCI device per --disk, in slots 1, 2, ... in the order given.
+// Image problems (missing, unreadable, locked) are ConfigErrors naming the path.
+void add_disks(Machine& m, const MachineConfig& config, devices::PciHostBridge& pci) {
+  for (const virtio::blk::DiskSpec& disk : config.disks) {
+    auto blk = virtio::blk::VirtioBlk::open(disk, *m.loop);
+    auto device = std::make_shared<virtio::VirtioPciDevice>(std::move(blk), *m.memory, *m.interrupts, *m.doorbells,
+                                                            *m.loop);
+    uint8_t slot = pci.add_device(std::move(device));
+    spdlog::info("disk {}: virtio-blk at PCI 00:{:02x}.0{}", disk.path, slot, disk.readonly ? " (read-only)" : "");
+  }
+}
+
 void add_devices(Machine& m, const MachineConfig& config) {
   Bus& pio = *m.pio_bus;
   kvm::Vm& vm = *m.vm;
@@ -90,11 +106,14 @@ void add_devices(Machine& m, const MachineConfig& config) {
                   "system control port A");
   // The PCI host bridge owns 0xCF8-0xCFF and forwards byte accesses at 0xCF9
   // to the PIIX reset control register, as on real PIIX chipsets.
-  devices::PciHostBridge::create(pio, *m.mmio_bus, std::make_shared<devices::ResetControlPort>(m.control))->install();
+  auto pci = devices::PciHostBridge::create(pio, *m.mmio_bus, std::make_shared<devices::ResetControlPort>(m.control),
+                                           m.interrupts.get());
+  pci->install();
   insert_or_throw(pio, devices::AcpiPm::kBasePort, devices::AcpiPm::kPortCount,
                   std::make_shared<devices::AcpiPm>(vm.irq_line(devices::AcpiPm::kSciIrq), m.control, system_clock(),
                                                     *m.loop),
                   "ACPI PM registers");
+  add_disks(m, config, *pci);
 }
 
 boot::BootEntry load_guest(Machine& m, const MachineConfig& config) {
@@ -165,6 +184,8 @@ std::unique_ptr<Machine> build_machine(const MachineConfig& config) {
 
   create_vm(*m, config);
   m->loop = std::make_unique<EventLoop>();
+  m->interrupts = std::make_unique<kvm::KvmInterruptController>(*m->vm, *m->loop);
+  m->doorbells = std::make_unique<kvm::KvmDoorbellRegistrar>(*m->vm);
   m->console = console::Console::open(config.serial, *m->loop, m->control);
   m->pio_bus = std::make_unique<Bus>("pio");
   m->mmio_bus = std::make_unique<Bus>("mmio");

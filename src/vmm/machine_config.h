@@ -12,6 +12,7 @@
 #include "keel/guest_memory.h"
 #include "src/harness/harness_options.h"
 #include "src/kvm/cpuid.h"
+#include "virtio/blk/disk_spec.h"
 
 namespace keel::vmm {
 
@@ -43,6 +44,8 @@ struct MachineConfig {
   std::optional<KeyInjection> key_injection;
   // --cpu-features: CPUID bits cleared in every vCPU (kvm::parse_cpu_feature_list).
   std::vector<kvm::CpuidBits> hidden_cpuid;
+  // --disk, in order: one virtio-blk PCI device each (slots 1, 2, ...).
+  std::vector<virtio::blk::DiskSpec> disks;
   // --expect, --fail-on, --timeout, --junit, --result-json, --console-log.
   harness::HarnessOptions harness;
 };

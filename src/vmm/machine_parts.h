@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "keel/bus.h"
+#include "keel/doorbell.h"
+#include "keel/interrupts.h"
 #include "keel/guest_memory.h"
 #include "src/boot/boot.h"
 #include "src/console/console.h"
@@ -42,6 +44,11 @@ struct Machine {
   bool pvm_host = false;
   MachineControl control;
   std::unique_ptr<EventLoop> loop;
+  // The interrupt plane (irqfd lines, MSI vectors) and ioeventfd doorbells:
+  // after the loop (resample eventfds are watched there), before the buses
+  // and the PCI devices on them, which hold lines and vectors.
+  std::unique_ptr<InterruptController> interrupts;
+  std::unique_ptr<DoorbellRegistrar> doorbells;
   std::shared_ptr<console::Console> console;
   std::unique_ptr<Bus> pio_bus;
   std::unique_ptr<Bus> mmio_bus;

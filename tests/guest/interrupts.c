@@ -144,6 +144,29 @@ void isa_irq_disable(uint8_t isa_irq) {
     handlers[ISA_IRQ_VECTOR_BASE + isa_irq] = 0;
 }
 
+void interrupt_set_handler(uint8_t vector, irq_handler handler) { handlers[vector] = handler; }
+
+static bool gsi_to_pin(uint32_t gsi, uint32_t *pin) {
+    if (!platform.have_ioapic || gsi < platform.ioapic_gsi_base) return false;
+    *pin = gsi - platform.ioapic_gsi_base;
+    return *pin < ioapic_pin_count();
+}
+
+bool ioapic_route_gsi(uint32_t gsi, uint8_t vector, bool level, bool active_low) {
+    uint32_t pin;
+    if (!gsi_to_pin(gsi, &pin)) return false;
+    uint32_t mode_bits = (level ? IOAPIC_LEVEL : 0) | (active_low ? IOAPIC_ACTIVE_LOW : 0);
+    ioapic_write(IOAPIC_REDIRECTION(pin) + 1, (uint32_t)lapic_id() << 24);
+    ioapic_write(IOAPIC_REDIRECTION(pin), vector | mode_bits);
+    return true;
+}
+
+/* Back to the state interrupts_init left: masked, spurious vector. */
+void ioapic_mask_gsi(uint32_t gsi) {
+    uint32_t pin;
+    if (gsi_to_pin(gsi, &pin)) ioapic_write(IOAPIC_REDIRECTION(pin), IOAPIC_MASKED | SPURIOUS_VECTOR);
+}
+
 void interrupts_init(void) {
     idt_init();
     pic_remap_and_mask();

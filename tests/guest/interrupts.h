@@ -40,4 +40,16 @@ bool isa_irq_to_pin(uint8_t isa_irq, uint32_t *pin, uint32_t *gsi);
 bool isa_irq_enable(uint8_t isa_irq, irq_handler handler);
 void isa_irq_disable(uint8_t isa_irq);
 uint32_t ioapic_pin_count(void);
+
+/* Vectors for PCI devices (MSI-X messages, or an IOAPIC pin from the
+ * Interrupt Line register): 0x50-0x5F. Every vector >= 0x30 gets a LAPIC
+ * EOI after its handler. */
+#define PCI_VECTOR_BASE 0x50
+/* Installs (or, with NULL, removes) the handler of one vector. */
+void interrupt_set_handler(uint8_t vector, irq_handler handler);
+/* Routes IOAPIC input `gsi` to `vector` on the BSP (fixed delivery,
+ * physical destination) with the given trigger mode and polarity, unmasked.
+ * False when no IOAPIC pin serves the GSI. */
+bool ioapic_route_gsi(uint32_t gsi, uint8_t vector, bool level, bool active_low);
+void ioapic_mask_gsi(uint32_t gsi);
 uint8_t ioapic_version(void);

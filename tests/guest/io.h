@@ -11,6 +11,19 @@ static inline void outb(uint16_t port, uint8_t value) {
 static inline void outw(uint16_t port, uint16_t value) {
     __asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
 }
+static inline void outl(uint16_t port, uint32_t value) {
+    __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
+}
+static inline uint16_t inw(uint16_t port) {
+    uint16_t value;
+    __asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
+static inline uint32_t inl(uint16_t port) {
+    uint32_t value;
+    __asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
+    return value;
+}
 static inline uint8_t inb(uint16_t port) {
     uint8_t value;
     __asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
@@ -32,6 +45,12 @@ static inline uint32_t mmio_read32(uintptr_t address) {
 static inline void mmio_write32(uintptr_t address, uint32_t value) {
     *(volatile uint32_t *)address = value;
 }
+/* Narrow accesses for registers defined with a width (virtio common config:
+ * a 16-bit field must be accessed as 16 bits, virtio 1.2 4.1.3.1). */
+static inline uint8_t mmio_read8(uintptr_t address) { return *(volatile uint8_t *)address; }
+static inline uint16_t mmio_read16(uintptr_t address) { return *(volatile uint16_t *)address; }
+static inline void mmio_write8(uintptr_t address, uint8_t value) { *(volatile uint8_t *)address = value; }
+static inline void mmio_write16(uintptr_t address, uint16_t value) { *(volatile uint16_t *)address = value; }
 
 static inline void cpu_enable_interrupts(void) { __asm__ volatile("sti" ::: "memory"); }
 static inline void cpu_disable_interrupts(void) { __asm__ volatile("cli" ::: "memory"); }

@@ -1,50 +1,18 @@
 /* pci suite: configuration mechanism #1 (PCI Local Bus 3.0, 3.2.2.3.2),
  * enumeration of bus 0, header and capability-list sanity, BAR size probing
- * (6.2.5.1), and the ECAM window when an ACPI MCFG names one. Device-
+ * (6.2.5.1), MSI-X table/PBA placement (6.8.2), and the ECAM window when an ACPI MCFG names one. Device-
  * agnostic, so it passes on keel (host bridge only) and on QEMU's pc
  * machine (i440FX, PIIX3, VGA, e1000). Every register touched is restored. */
+#include "pci.h"
 #include "platform.h"
 #include "suites.h"
 #include "tap.h"
 
-#define PCI_CONFIG_ADDRESS 0xCF8
-#define PCI_CONFIG_DATA 0xCFC
-#define PCI_ENABLE 0x80000000u
-#define MAX_CAPABILITIES 48 /* (0x100 - 0x40) / 4: a longer walk is a loop */
-
-static inline void outl(uint16_t port, uint32_t value) { __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
-static inline uint32_t inl(uint16_t port) {
-    uint32_t value;
-    __asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
-static inline uint16_t inw(uint16_t port) {
-    uint16_t value;
-    __asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
-}
-
-static uint32_t pci_address(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg) {
-    return PCI_ENABLE | bus << 16 | dev << 11 | fn << 8 | (reg & 0xFC);
-}
-
-/* CONFIG_ADDRESS + CONFIG_DATA is a register pair: no interrupt between. */
+/* Shorthands for the checks below (cfg_read8: bus 0). */
 static uint32_t cfg_read32(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg) {
-    uint32_t flags = irq_save();
-    outl(PCI_CONFIG_ADDRESS, pci_address(bus, dev, fn, reg));
-    uint32_t value = inl(PCI_CONFIG_DATA);
-    irq_restore(flags);
-    return value;
+    return pci_read32(bus, dev, fn, reg);
 }
-static void cfg_write32(uint32_t dev, uint32_t fn, uint32_t reg, uint32_t value) {
-    uint32_t flags = irq_save();
-    outl(PCI_CONFIG_ADDRESS, pci_address(0, dev, fn, reg));
-    outl(PCI_CONFIG_DATA, value);
-    irq_restore(flags);
-}
-static uint8_t cfg_read8(uint32_t dev, uint32_t fn, uint32_t reg) {
-    return (uint8_t)(cfg_read32(0, dev, fn, reg) >> (8 * (reg & 3)));
-}
+static uint8_t cfg_read8(uint32_t dev, uint32_t fn, uint32_t reg) { return pci_read8(0, dev, fn, reg); }
 
 static void check_mechanism1(void) {
     uint32_t flags = irq_save();
@@ -78,12 +46,12 @@ static void check_host_bridge(void) {
 }
 
 /* Bounded walk: every pointer dword-aligned in 0x40..0xFC, at most
- * MAX_CAPABILITIES entries. */
+ * PCI_MAX_CAPABILITIES entries. */
 static bool capability_chain_ok(uint32_t dev, uint32_t fn, unsigned *count) {
-    uint8_t at = cfg_read8(dev, fn, 0x34) & 0xFC;
+    uint8_t at = cfg_read8(dev, fn, PCI_CAPABILITY_POINTER) & 0xFC;
     *count = 0;
     while (at != 0) {
-        if (at < 0x40 || ++*count > MAX_CAPABILITIES) return false;
+        if (at < 0x40 || ++*count > PCI_MAX_CAPABILITIES) return false;
         at = cfg_read8(dev, fn, at + 1u) & 0xFC;
     }
     return true;
@@ -91,52 +59,55 @@ static bool capability_chain_ok(uint32_t dev, uint32_t fn, unsigned *count) {
 
 static bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
-/* Sizes one BAR (decode turned off around it, as OSes do) and restores it.
- * Returns the number of BAR registers it used (2 for 64-bit), 0 if none. */
-static unsigned size_bar(uint32_t dev, uint32_t fn, unsigned bar, unsigned *sized, bool *all_ok) {
-    uint32_t reg = 0x10 + 4 * bar;
-    uint32_t original = cfg_read32(0, dev, fn, reg);
-    bool io = original & 1;
-    bool wide = !io && ((original >> 1) & 3) == 2 && bar < 5;
-    uint32_t original_high = wide ? cfg_read32(0, dev, fn, reg + 4) : 0;
-    uint32_t command = cfg_read32(0, dev, fn, 0x04) & 0xFFFF;
-
-    uint32_t flags = irq_save();
-    cfg_write32(dev, fn, 0x04, command & ~3u);  /* status bits written as 0: W1C untouched */
-    cfg_write32(dev, fn, reg, 0xFFFFFFFFu);
-    uint32_t low = cfg_read32(0, dev, fn, reg);
-    uint32_t high = 0xFFFFFFFFu;
-    if (wide) {
-        cfg_write32(dev, fn, reg + 4, 0xFFFFFFFFu);
-        high = cfg_read32(0, dev, fn, reg + 4);
-        cfg_write32(dev, fn, reg + 4, original_high);
-    }
-    cfg_write32(dev, fn, reg, original);
-    uint32_t restored = cfg_read32(0, dev, fn, reg);
-    uint32_t restored_high = wide ? cfg_read32(0, dev, fn, reg + 4) : 0;
-    cfg_write32(dev, fn, 0x04, command);
-    irq_restore(flags);
-
-    uint64_t mask = io ? (low & ~3u) : (low & ~15u);
-    if (mask == 0) return wide ? 2 : 1;  /* BAR not implemented */
-    if (io && (mask >> 16) == 0) mask |= 0xFFFF0000u;  /* 16-bit I/O decoder */
-    mask |= (uint64_t)high << 32;
-    uint64_t size = ~mask + 1;
-    bool ok = is_power_of_two(size) && restored == original && restored_high == original_high;
-    if (size >> 32)
-        tap_diag("%02x.%x BAR%u %s size 0x%x%08x%s", (unsigned)dev, (unsigned)fn, bar, io ? "io" : wide ? "mem64" : "mem32",
-                 (unsigned)(size >> 32), (unsigned)size, ok ? "" : " (bad size or not restored)");
+static void print_bar(uint32_t dev, uint32_t fn, unsigned bar, const struct pci_bar *b, bool ok) {
+    const char *kind = b->io ? "io" : b->wide ? "mem64" : "mem32";
+    const char *bad = ok ? "" : " (bad size or not restored)";
+    if (b->size >> 32)
+        tap_diag("%02x.%x BAR%u %s size 0x%x%08x%s", (unsigned)dev, (unsigned)fn, bar, kind, (unsigned)(b->size >> 32),
+                 (unsigned)b->size, bad);
     else
-        tap_diag("%02x.%x BAR%u %s size 0x%x%s", (unsigned)dev, (unsigned)fn, bar, io ? "io" : wide ? "mem64" : "mem32",
-                 (unsigned)size, ok ? "" : " (bad size or not restored)");
-    if (!ok) *all_ok = false;
-    ++*sized;
-    return wide ? 2 : 1;
+        tap_diag("%02x.%x BAR%u %s size 0x%x%s", (unsigned)dev, (unsigned)fn, bar, kind, (unsigned)b->size, bad);
+}
+
+/* Sizes every BAR of a type-0 function into bars[] (the upper half of a
+ * 64-bit pair stays "not implemented"). */
+static void size_bars(uint32_t dev, uint32_t fn, struct pci_bar bars[6], unsigned *sized, bool *all_ok) {
+    for (unsigned bar = 0; bar < 6; bar++) bars[bar] = (struct pci_bar){0};
+    for (unsigned bar = 0; bar < 6;) {
+        unsigned used = pci_bar_probe(dev, fn, bar, &bars[bar]);
+        if (bars[bar].implemented) {
+            bool ok = is_power_of_two(bars[bar].size) && bars[bar].restored;
+            print_bar(dev, fn, bar, &bars[bar], ok);
+            if (!ok) *all_ok = false;
+            ++*sized;
+        }
+        bar += used;
+    }
+}
+
+/* MSI-X (PCI Local Bus 3.0, 6.8.2): table size N = Message Control bits
+ * 10:0 + 1; the table (16 bytes an entry) and the PBA (one bit an entry, in
+ * qwords) each lie inside the memory BAR their BIR names. */
+static bool msix_capability_ok(uint32_t dev, uint32_t fn, uint8_t cap, const struct pci_bar bars[6]) {
+    uint16_t control = pci_read16(0, dev, fn, cap + 2u);
+    uint32_t table = pci_read32(0, dev, fn, cap + 4u);
+    uint32_t pba = pci_read32(0, dev, fn, cap + 8u);
+    uint32_t entries = (control & 0x7FFu) + 1;
+    unsigned table_bir = table & 7, pba_bir = pba & 7;
+    uint64_t table_end = (uint64_t)(table & ~7u) + 16u * entries;
+    uint64_t pba_end = (uint64_t)(pba & ~7u) + 8u * ((entries + 63) / 64);
+    bool table_ok = table_bir < 6 && bars[table_bir].implemented && !bars[table_bir].io &&
+                    table_end <= bars[table_bir].size;
+    bool pba_ok = pba_bir < 6 && bars[pba_bir].implemented && !bars[pba_bir].io && pba_end <= bars[pba_bir].size;
+    tap_diag("%02x.%x MSI-X at %02x: %u entries, table BIR %u offset %x, PBA BIR %u offset %x%s", (unsigned)dev,
+             (unsigned)fn, cap, (unsigned)entries, table_bir, table & ~7u, pba_bir, pba & ~7u,
+             table_ok && pba_ok ? "" : " (outside an implemented memory BAR)");
+    return table_ok && pba_ok;
 }
 
 static void check_bus0(void) {
     unsigned functions = 0, absent_ok = 0, absent = 0, bad_headers = 0, bad_chains = 0, chains = 0;
-    unsigned sized = 0;
+    unsigned sized = 0, msix = 0, bad_msix = 0;
     bool bars_ok = true;
     for (uint32_t dev = 0; dev < 32; dev++) {
         uint32_t id0 = cfg_read32(0, dev, 0, 0);
@@ -162,7 +133,13 @@ static void check_bus0(void) {
                 if (!capability_chain_ok(dev, fn, &count)) ++bad_chains;
             }
             if (type != 0) continue;
-            for (unsigned bar = 0; bar < 6;) bar += size_bar(dev, fn, bar, &sized, &bars_ok);
+            struct pci_bar bars[6];
+            size_bars(dev, fn, bars, &sized, &bars_ok);
+            uint8_t cap = pci_find_capability(dev, fn, PCI_CAP_ID_MSIX);
+            if (cap) {
+                ++msix;
+                if (!msix_capability_ok(dev, fn, cap, bars)) ++bad_msix;
+            }
         }
         if (!multi) {
             /* A single-function device answers on function 0 only. */
@@ -179,6 +156,11 @@ static void check_bus0(void) {
         tap_skip("BAR sizing returns a power of two and restores", "no device on bus 0 has a BAR");
     else
         tap_check(bars_ok, "BAR sizing returns a power of two and restores", "see the BAR lines above");
+    if (msix == 0)
+        tap_skip("MSI-X tables and PBAs lie in implemented memory BARs", "no function has an MSI-X capability");
+    else
+        tap_check(bad_msix == 0, "MSI-X tables and PBAs lie in implemented memory BARs", "%u of %u bad", bad_msix,
+                  msix);
 }
 
 /* The MCFG through the RSDT, if the firmware provides one. */

@@ -118,7 +118,10 @@ static void check_register_c_clears(void) {
     uint8_t first = cmos_read(RTC_REG_C);
     uint8_t second = cmos_read(RTC_REG_C);
     tap_check(ticking && (first & RTC_C_UF), "register C reports UF after an update cycle", "C %02x", first);
-    tap_check(second == 0, "reading register C clears it", "C %02x then %02x", first, second);
+    /* PF is set at the periodic rate whether or not PIE is on (datasheet,
+     * "Register C"): with register A's rate bits non-zero it may be set
+     * again between the two reads on a loaded host, so it is not compared. */
+    tap_check((second & (uint8_t)~RTC_C_PF) == 0, "reading register C clears it", "C %02x then %02x", first, second);
 }
 
 void suite_rtc(void) {

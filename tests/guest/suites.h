@@ -10,4 +10,5 @@ void suite_i8042_inject(void);
 void suite_pit(void);
 void suite_smp(void);
 void suite_pci(void);
+void suite_virtio_blk(void);
 void demo_run(void);

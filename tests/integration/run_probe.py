@@ -16,12 +16,19 @@ Modes (--mode):
                   non-zero exit and a one-line error naming the path.
   demo            keel only: `keel run` with no --kernel boots the embedded
                   probe in demo mode: exit 0 and "probe demo: done".
+  disk            the virtio-blk suite on a fresh 2 MiB raw image (keel:
+                  --disk path=IMG,serial=keel-probe[,readonly=on]; QEMU: a
+                  modern-only virtio-blk-pci): interrupts by --irq (msix or
+                  intx); a clean TAP run, then the image must hold exactly the
+                  guest's pattern sectors (README.md here). With --readonly the
+                  image is pre-filled with the pattern and must stay unchanged.
 
 Exit codes: 0 pass, 1 fail, 77 skipped (no usable /dev/kvm, no QEMU), as
 ctest's SKIP_RETURN_CODE.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -38,6 +45,31 @@ from integration_common import SKIP, Failure, Skip, require_kvm
 DEBUG_EXIT_PORT = "0x501"
 READY_PATTERN = "i8042-inject: ready"  # the guest prints "# i8042-inject: ready"
 INJECTED_KEYS = ["a", "b", "ret"]
+
+# The virtio-blk disk (tests/guest/README.md, "virtio-blk disk layout").
+SECTOR = 512
+DISK_SECTORS = 4096  # 2 MiB
+DISK_SERIAL = "keel-probe"
+MULTI_SECTORS = range(8, 12)
+ZEROED_RANGES = [range(64, 80), range(96, 104)]  # DISCARD, WRITE_ZEROES
+
+
+def pattern_sectors(sectors):
+    return [0, *MULTI_SECTORS, sectors // 2, sectors - 1]
+
+
+def pattern_sector(sector):
+    """Byte i of pattern sector N: N little-endian in bytes 0-3, then
+    (13 N + 7 i + 0x5A) mod 256."""
+    head = (sector & 0xFFFFFFFF).to_bytes(4, "little")
+    return head + bytes((sector * 13 + i * 7 + 0x5A) & 0xFF for i in range(4, SECTOR))
+
+
+def expected_image(sectors):
+    image = bytearray(sectors * SECTOR)
+    for sector in pattern_sectors(sectors):
+        image[sector * SECTOR:(sector + 1) * SECTOR] = pattern_sector(sector)
+    return bytes(image)
 
 
 class GuestProcess:
@@ -127,12 +159,14 @@ def qmp_send_keys(socket_path, keys, deadline):
             time.sleep(0.3)  # let press and release reach the guest in order
 
 
-def vmm_command(args, cmdline, qmp_socket):
+def vmm_command(args, cmdline, qmp_socket, disk=None):
     if args.vmm == "keel":
         argv = [args.keel, "run", "--kernel", args.probe, "--cmdline", cmdline, "--serial", "stdio",
                 "--cpus", str(args.cpus)]
         if args.suite == "i8042-inject":
             argv += ["--send-keys", ",".join(INJECTED_KEYS), "--send-keys-after", READY_PATTERN]
+        if disk:
+            argv += ["--disk", f"path={disk},serial={DISK_SERIAL}" + (",readonly=on" if args.readonly else "")]
         return argv
     argv = [args.qemu, "-enable-kvm", "-M", "pc", "-m", "512M", "-smp", str(args.cpus), "-display", "none",
             "-serial", "stdio", "-monitor", "none", "-no-reboot",
@@ -140,6 +174,12 @@ def vmm_command(args, cmdline, qmp_socket):
             "-kernel", args.probe, "-append", cmdline]
     if qmp_socket:
         argv += ["-qmp", f"unix:{qmp_socket},server=on,wait=off"]
+    if disk:
+        # Modern-only (device ID 1042, like keel's); discard=unmap so that
+        # DISCARD punches a hole that reads back as zeros, as keel's does.
+        drive = f"file={disk},if=none,format=raw,id=disk0,discard=unmap" + (",readonly=on" if args.readonly else "")
+        argv += ["-drive", drive, "-device",
+                 f"virtio-blk-pci,drive=disk0,disable-legacy=on,disable-modern=off,serial={DISK_SERIAL}"]
     return argv
 
 
@@ -189,13 +229,13 @@ def check_rtc_against_host(timed_lines):
     raise Failure("no '# rtc: unix time' line")
 
 
-def boot(args, cmdline):
+def boot(args, cmdline, disk=None):
     require_kvm()
     if args.vmm == "qemu" and not shutil.which(args.qemu):
         raise Skip(f"{args.qemu} not installed")
     with tempfile.TemporaryDirectory(prefix="probe-") as scratch:
         qmp_socket = os.path.join(scratch, "qmp.sock") if args.vmm == "qemu" else None
-        argv = vmm_command(args, cmdline, qmp_socket)
+        argv = vmm_command(args, cmdline, qmp_socket, disk)
         print("# runner: " + " ".join(argv))
         guest = GuestProcess(argv, args.timeout)
         key_error = None
@@ -234,6 +274,50 @@ def run_unknown_suite(args):
         raise Failure(f"exit status {status}: guest value {value}, want 2")
     if f"not ok - unknown suite '{args.suite}'" not in lines:
         raise Failure("no 'not ok - unknown suite' line")
+
+
+def describe_difference(actual, wanted):
+    for offset in range(0, len(wanted), SECTOR):
+        if actual[offset:offset + SECTOR] != wanted[offset:offset + SECTOR]:
+            sector = offset // SECTOR
+            kind = "pattern" if sector in pattern_sectors(len(wanted) // SECTOR) else "zero"
+            return f"sector {sector} (want {kind}) differs"
+    return f"image size {len(actual)}, want {len(wanted)}"
+
+
+def run_disk(args):
+    """The virtio-blk suite, then the image checked byte for byte: the
+    pattern sectors hold the pattern, everything else (the DISCARD and
+    WRITE_ZEROES ranges included) is zero; a read-only image is unchanged."""
+    wanted = expected_image(DISK_SECTORS)
+    with tempfile.TemporaryDirectory(prefix="probe-disk-") as scratch:
+        disk = os.path.join(scratch, "disk.img")
+        with open(disk, "wb") as image:
+            if args.readonly:
+                image.write(wanted)  # the guest reads the pattern back
+            else:
+                image.truncate(DISK_SECTORS * SECTOR)
+        if args.readonly:
+            os.chmod(disk, 0o444)
+        before = hashlib.sha256(open(disk, "rb").read()).hexdigest()
+        cmdline = (f"tests=virtio-blk virtio-irq={args.irq} virtio-serial={DISK_SERIAL} "
+                   f"virtio-sectors={DISK_SECTORS}" + (" virtio-ro=1" if args.readonly else ""))
+        status, lines, _ = boot(args, cmdline, disk)
+        value = guest_value(args, status)
+        check_tap(lines)
+        if value != 0:
+            raise Failure(f"exit status {status}: guest value {value}, want 0")
+        with open(disk, "rb") as image:
+            actual = image.read()
+    if args.readonly:
+        after = hashlib.sha256(actual).hexdigest()
+        if after != before:
+            raise Failure(f"read-only image changed: sha256 {before} -> {after}")
+        print(f"# runner: read-only image unchanged (sha256 {after})")
+    elif actual != wanted:
+        raise Failure("image check: " + describe_difference(actual, wanted))
+    else:
+        print(f"# runner: image holds the pattern in sectors {pattern_sectors(DISK_SECTORS)}, zeros elsewhere")
 
 
 def run_keel_plain(args, argv):
@@ -276,7 +360,8 @@ def run_demo(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=["suite", "unknown-suite", "missing-kernel", "demo"], default="suite")
+    parser.add_argument("--mode", choices=["suite", "unknown-suite", "missing-kernel", "demo", "disk"],
+                        default="suite")
     parser.add_argument("--vmm", choices=["keel", "qemu"], default="keel")
     parser.add_argument("--keel", help="path to the keel binary")
     parser.add_argument("--qemu", default="qemu-system-x86_64")
@@ -284,13 +369,15 @@ def main():
     parser.add_argument("--suite", default="uart")
     parser.add_argument("--cpus", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=150)
+    parser.add_argument("--irq", choices=["msix", "intx"], default="msix", help="disk mode: virtio interrupts")
+    parser.add_argument("--readonly", action="store_true", help="disk mode: a read-only disk")
     args = parser.parse_args()
     if args.vmm == "keel" and not args.keel:
         parser.error("--keel is required with --vmm keel")
-    if args.mode in ("suite", "unknown-suite") and not args.probe:
+    if args.mode in ("suite", "unknown-suite", "disk") and not args.probe:
         parser.error("--probe is required")
     modes = {"suite": run_suite, "unknown-suite": run_unknown_suite, "missing-kernel": run_missing_kernel,
-             "demo": run_demo}
+             "demo": run_demo, "disk": run_disk}
     try:
         modes[args.mode](args)
     except Skip as reason:

@@ -278,6 +278,31 @@ TEST(CommandLine, BadHarnessValuesNameTheFlag) {
   EXPECT_NE(error_of({"run", "--expect"}).find("--expect"), std::string::npos);
 }
 
+TEST(CommandLine, DisksInOrder) {
+  const ParseOutcome outcome = parse({"run", "--disk", "path=/a.img,serial=one", "--disk",
+                                      "path=/b.img,readonly=on,direct=on"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  const auto& disks = outcome.config->disks;
+  ASSERT_EQ(disks.size(), 2u);
+  EXPECT_EQ(disks[0].path, "/a.img");
+  EXPECT_EQ(disks[0].serial, "one");
+  EXPECT_FALSE(disks[0].readonly);
+  EXPECT_EQ(disks[1].path, "/b.img");
+  EXPECT_TRUE(disks[1].readonly);
+  EXPECT_TRUE(disks[1].direct);
+  EXPECT_TRUE(parse({"run"}).config->disks.empty());
+}
+
+TEST(CommandLine, DiskTakesOneSpecPerFlag) {
+  EXPECT_NE(error_of({"run", "--disk", "path=/a.img", "path=/b.img"}), "");
+}
+
+TEST(CommandLine, BadDiskSpecIsOneLineNamingTheProblem) {
+  EXPECT_NE(error_of({"run", "--disk", "readonly=on"}).find("path"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--disk", "path=/a.img,colour=red"}).find("colour"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--disk", "path=/a.img,readonly=maybe"}).find("maybe"), std::string::npos);
+}
+
 TEST(CommandLine, CpuFeatures) {
   const ParseOutcome outcome = parse({"run", "--cpu-features", "-cx16,-tsc-deadline"});
   ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
