@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
+
+#include "src/kvm/cpuid.h"
 
 namespace keel::kvm {
 
@@ -26,12 +29,23 @@ inline constexpr uint32_t kLstar = 0xC000'0082;
 inline constexpr uint32_t kCstar = 0xC000'0083;
 inline constexpr uint32_t kSfmask = 0xC000'0084;
 inline constexpr uint32_t kKernelGsBase = 0xC000'0102;
+// AMD Hardware Configuration register; bit 24 TscFreqSel says the TSC counts
+// at the P0 frequency. Firmware sets it (read-only 1 on family 11h+), and
+// Linux warns "[Firmware Bug]: TSC doesn't count with P0 frequency!" when it
+// is clear.
+inline constexpr uint32_t kAmdHwcr = 0xC001'0015;
+inline constexpr uint64_t kAmdHwcrTscFreqSel = 1ull << 24;
 
 inline constexpr uint64_t kMiscEnableFastStrings = 1;
 // MTRRdefType: E (bit 11) enables MTRRs, default type 6 = write-back.
 inline constexpr uint64_t kMtrrDefTypeEnabledWriteBack = (1u << 11) | 6;
 }  // namespace msr
 
-std::vector<MsrValue> boot_msrs();
+// The vCPU's CPUID says an AMD or Hygon CPU of family 11h or later, where
+// firmware leaves HWCR.TscFreqSel set.
+bool amd_tsc_freq_sel_expected(std::span<const CpuidEntry> cpuid) noexcept;
+
+// `amd_hwcr`: include HWCR with TscFreqSel (see amd_tsc_freq_sel_expected).
+std::vector<MsrValue> boot_msrs(bool amd_hwcr = false);
 
 }  // namespace keel::kvm

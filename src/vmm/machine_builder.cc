@@ -129,7 +129,7 @@ boot::BootEntry load_guest(Machine& m, const MachineConfig& config) {
 
 void create_vcpus(Machine& m, const MachineConfig& config) {
   std::vector<kvm::CpuidEntry> supported = m.kvm->supported_cpuid();
-  std::vector<kvm::MsrValue> msrs = kvm::boot_msrs();
+  std::vector<kvm::MsrValue> msrs = kvm::boot_msrs(kvm::amd_tsc_freq_sel_expected(supported));
   for (uint32_t id = 0; id < config.cpus; ++id) {
     std::unique_ptr<kvm::Vcpu> vcpu = m.vm->create_vcpu(id);
     std::vector<kvm::CpuidEntry> cpuid =

@@ -46,6 +46,36 @@ TEST(HostError, MessageCarriesIoctlNameAndStrerror) {
   }
 }
 
+TEST(BootMsrs, AmdHwcrTscFreqSelOnlyWhenAsked) {
+  auto has_hwcr = [](const std::vector<MsrValue>& msrs) {
+    for (const MsrValue& m : msrs) {
+      if (m.index == 0xC0010015) return m.value == (1ull << 24);
+    }
+    return false;
+  };
+  EXPECT_TRUE(has_hwcr(boot_msrs(true)));
+  EXPECT_FALSE(has_hwcr(boot_msrs(false)));
+}
+
+TEST(BootMsrs, TscFreqSelExpectedOnAmdFamily11hAndLater) {
+  const CpuidEntry amd{.function = 0, .index = 0, .flags = 0, .eax = 0x10, .ebx = 0x68747541, .ecx = 0x444D4163,
+                       .edx = 0x69746E65};
+  const CpuidEntry intel{.function = 0, .index = 0, .flags = 0, .eax = 0x1F, .ebx = 0x756E6547, .ecx = 0x6C65746E,
+                         .edx = 0x49656E69};
+  auto signature = [](uint32_t family, uint32_t extended) {
+    return CpuidEntry{.function = 1, .index = 0, .flags = 0, .eax = (extended << 20) | (family << 8), .ebx = 0,
+                      .ecx = 0, .edx = 0};
+  };
+  const CpuidEntry zen3 = signature(0xF, 0xA);  // family 19h
+  const CpuidEntry k8 = signature(0xF, 0x0);    // family 0Fh (QEMU's qemu64)
+  const CpuidEntry fam10 = signature(0xF, 0x1);
+  EXPECT_TRUE(amd_tsc_freq_sel_expected(std::vector{amd, zen3}));
+  EXPECT_FALSE(amd_tsc_freq_sel_expected(std::vector{amd, k8}));
+  EXPECT_FALSE(amd_tsc_freq_sel_expected(std::vector{amd, fam10}));
+  EXPECT_FALSE(amd_tsc_freq_sel_expected(std::vector{intel, zen3}));
+  EXPECT_FALSE(amd_tsc_freq_sel_expected(std::vector{zen3}));
+}
+
 TEST(BootMsrs, FastStringsAndWriteBackDefault) {
   bool misc = false, mtrr = false;
   for (const MsrValue& m : boot_msrs()) {
