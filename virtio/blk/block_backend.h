@@ -29,7 +29,11 @@ class BlockBackend {
   // (and the memory they point at) must stay valid until its completion.
   // An error means it could not be queued (it will not complete).
   [[nodiscard]] virtual Result<void> read(uint64_t tag, std::span<const iovec> iov, uint64_t offset) noexcept = 0;
-  [[nodiscard]] virtual Result<void> write(uint64_t tag, std::span<const iovec> iov, uint64_t offset) noexcept = 0;
+  // `write_through`: the data is durable (as after fdatasync) when the write
+  // completes — for drivers that did not negotiate VIRTIO_BLK_F_FLUSH and so
+  // assume a write-through device (Linux's virtblk_get_cache_mode).
+  [[nodiscard]] virtual Result<void> write(uint64_t tag, std::span<const iovec> iov, uint64_t offset,
+                                           bool write_through) noexcept = 0;
   // fdatasync, started only after every operation submitted before it has
   // finished, so every write completed before the flush is durable when it
   // completes (virtio 1.2, 5.2.6.2: "stable" writes).

@@ -70,10 +70,13 @@ Result<void> UringBackend::read(uint64_t tag, std::span<const iovec> iov, uint64
   return {};
 }
 
-Result<void> UringBackend::write(uint64_t tag, std::span<const iovec> iov, uint64_t offset) noexcept {
+Result<void> UringBackend::write(uint64_t tag, std::span<const iovec> iov, uint64_t offset,
+                                 bool write_through) noexcept {
   io_uring_sqe* sqe = next_sqe();
   if (sqe == nullptr) return fail(Errc::io_error, "io_uring submission queue full");
-  io_uring_prep_writev(sqe, image_.fd(), iov.data(), static_cast<unsigned>(iov.size()), offset);
+  // RWF_DSYNC: this write alone behaves as if the file were O_DSYNC.
+  io_uring_prep_writev2(sqe, image_.fd(), iov.data(), static_cast<unsigned>(iov.size()), offset,
+                        write_through ? RWF_DSYNC : 0);
   io_uring_sqe_set_data64(sqe, tag);
   ++in_flight_;
   return {};

@@ -25,7 +25,7 @@ class UringBackend final : public BlockBackend {
   UringBackend& operator=(const UringBackend&) = delete;
 
   Result<void> read(uint64_t tag, std::span<const iovec> iov, uint64_t offset) noexcept override;
-  Result<void> write(uint64_t tag, std::span<const iovec> iov, uint64_t offset) noexcept override;
+  Result<void> write(uint64_t tag, std::span<const iovec> iov, uint64_t offset, bool write_through) noexcept override;
   Result<void> flush(uint64_t tag) noexcept override;
   Result<void> discard(uint64_t tag, uint64_t offset, uint64_t length) noexcept override;
   Result<void> write_zeroes(uint64_t tag, uint64_t offset, uint64_t length, bool may_unmap) noexcept override;

@@ -192,12 +192,17 @@ bool VirtioBlk::start_request(VirtioContext& context, Virtqueue& queue, const De
   return false;
 }
 
+bool VirtioBlk::write_through() const noexcept {
+  VirtioContext* context = context_.load(std::memory_order_acquire);
+  return context == nullptr || (context->negotiated_features() & feature::kFlush) == 0;
+}
+
 bool VirtioBlk::queue_operation(uint64_t tag, InFlight& request, const ParsedRequest& parsed) noexcept {
   switch (request.operation) {
     case Operation::read:
       return backend_->read(tag, request.iov, request.offset).has_value();
     case Operation::write:
-      return backend_->write(tag, request.iov, request.offset).has_value();
+      return backend_->write(tag, request.iov, request.offset, write_through()).has_value();
     case Operation::flush:
       return backend_->flush(tag).has_value();
     case Operation::discard:
@@ -256,7 +261,7 @@ void VirtioBlk::on_completions() noexcept {
         request.remaining -= done;
         bool again = request.operation == Operation::read
                          ? backend_->read(completion.tag, request.iov, request.offset).has_value()
-                         : backend_->write(completion.tag, request.iov, request.offset).has_value();
+                         : backend_->write(completion.tag, request.iov, request.offset, write_through()).has_value();
         if (again) {
           requeued = true;
           continue;

@@ -84,6 +84,9 @@ class VirtioBlk final : public VirtioDevice {
   // Returns true when the chain was completed (pushed) right away.
   bool start_request(VirtioContext& context, Virtqueue& queue, const DescriptorChain& chain) noexcept;
   bool queue_operation(uint64_t tag, InFlight& request, const ParsedRequest& parsed) noexcept;
+  // Without VIRTIO_BLK_F_FLUSH the driver assumes a write-through device, so
+  // every write must be durable before it completes.
+  bool write_through() const noexcept;
   void complete(VirtioContext& context, Virtqueue& queue, uint16_t head, Gpa status_byte, uint8_t status,
                 uint32_t used) noexcept;
   void handle_completion(VirtioContext& context, Virtqueue& queue, const BackendCompletion& completion,

@@ -40,7 +40,7 @@ class FailingBackend final : public BlockBackend {
   FailingBackend() : event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
   ~FailingBackend() override { ::close(event_fd_); }
   Result<void> read(uint64_t tag, std::span<const iovec>, uint64_t) noexcept override { return queue(tag); }
-  Result<void> write(uint64_t tag, std::span<const iovec>, uint64_t) noexcept override { return queue(tag); }
+  Result<void> write(uint64_t tag, std::span<const iovec>, uint64_t, bool) noexcept override { return queue(tag); }
   Result<void> flush(uint64_t tag) noexcept override { return queue(tag); }
   Result<void> discard(uint64_t tag, uint64_t, uint64_t) noexcept override { return queue(tag); }
   Result<void> write_zeroes(uint64_t tag, uint64_t, uint64_t, bool) noexcept override { return queue(tag); }
@@ -87,7 +87,8 @@ class ChunkingBackend final : public BlockBackend {
     return finish(tag, static_cast<int32_t>(preadv(fd_, capped.data(), static_cast<int>(capped.size()),
                                                    static_cast<off_t>(offset))));
   }
-  Result<void> write(uint64_t tag, std::span<const iovec> iov, uint64_t offset) noexcept override {
+  Result<void> write(uint64_t tag, std::span<const iovec> iov, uint64_t offset, bool write_through) noexcept override {
+    write_through_calls += write_through ? 1 : 0;
     auto capped = cap(iov);
     return finish(tag, static_cast<int32_t>(pwritev(fd_, capped.data(), static_cast<int>(capped.size()),
                                                     static_cast<off_t>(offset))));
@@ -110,6 +111,7 @@ class ChunkingBackend final : public BlockBackend {
   void wait(std::vector<BackendCompletion>& out) noexcept override { reap(out); }
   uint32_t in_flight() const noexcept override { return static_cast<uint32_t>(done_.size()); }
   int calls = 0;
+  int write_through_calls = 0;  // writes asked to be durable on completion
 
  private:
   static std::vector<iovec> cap(std::span<const iovec> iov) {
@@ -249,6 +251,18 @@ TEST_F(VirtioBlkTest, WritesGuestDataToTheFile) {
   EXPECT_EQ(status_of(made), status::kOk);
   EXPECT_EQ(file.read(10 * 512, 512), std::vector<uint8_t>(512, 0xAB));
   EXPECT_EQ(file.read(11 * 512, 1)[0], pattern(11 * 512));
+}
+
+// The io_uring path of a write-through write (RWF_DSYNC) lands the data too.
+TEST_F(VirtioBlkTest, WriteThroughWritesReachTheFile) {
+  open_device(false, kAllFeatures & ~feature::kFlush);
+  Request made = request(request_type::kOut, 12, 1024, false, false);
+  std::memset(driver.host(made.data), 0xCD, 1024);
+  driver.publish();
+  kick();
+  run_until_used(1);
+  EXPECT_EQ(status_of(made), status::kOk);
+  EXPECT_EQ(file.read(12 * 512, 1024), std::vector<uint8_t>(1024, 0xCD));
 }
 
 TEST_F(VirtioBlkTest, FlushCompletesOk) {
@@ -510,6 +524,32 @@ TEST_F(VirtioBlkTest, ShortTransfersAreContinued) {
   std::fill(expected.begin() + 700, expected.end(), 0x22);
   EXPECT_EQ(file.read(20 * 512, 1024), expected);
 }
+
+// A driver that did not negotiate FLUSH assumes a write-through device
+// (Linux: virtblk_get_cache_mode): each write must be durable when it
+// completes. With FLUSH negotiated, durability waits for the FLUSH.
+class VirtioBlkWriteCacheTest : public VirtioBlkTest {
+ protected:
+  // Writes one sector with `features` negotiated; how many backend writes
+  // were asked to be write-through.
+  int write_through_writes(uint64_t features) {
+    DiskImage image = DiskImage::open({file.path(), false, false, ""});
+    auto backend = std::make_unique<ChunkingBackend>(image.fd());
+    ChunkingBackend& chunking = *backend;
+    open_device(false, features, std::move(backend));
+    Request made = request(request_type::kOut, 3, 512, false);
+    kick();
+    run_until_used(1);
+    EXPECT_EQ(status_of(made), status::kOk);
+    return chunking.write_through_calls;
+  }
+};
+
+TEST_F(VirtioBlkWriteCacheTest, WritesAreWriteThroughWithoutFlush) {
+  EXPECT_EQ(write_through_writes(kAllFeatures & ~feature::kFlush), 1);
+}
+
+TEST_F(VirtioBlkWriteCacheTest, WritesAreWriteBackWithFlush) { EXPECT_EQ(write_through_writes(kAllFeatures), 0); }
 
 TEST_F(VirtioBlkTest, WriteZeroesFallsBackWhenZeroRangeIsUnsupported) {
   // tmpfs punches holes but has no FALLOC_FL_ZERO_RANGE: without the unmap
