@@ -11,4 +11,5 @@ void suite_pit(void);
 void suite_smp(void);
 void suite_pci(void);
 void suite_virtio_blk(void);
+void suite_virtio_blk_bench(void);
 void demo_run(void);

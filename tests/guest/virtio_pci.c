@@ -362,6 +362,12 @@ void msix_set_enabled(const struct virtio_pci_device *d, bool enabled) {
 }
 
 bool virtq_submit(struct virtq *q, const struct virtq_buffer *buffers, unsigned count) {
+    if (!virtq_make_available(q, buffers, count)) return false;
+    virtq_notify(q);
+    return true;
+}
+
+bool virtq_make_available(struct virtq *q, const struct virtq_buffer *buffers, unsigned count) {
     if (count == 0 || count > q->size) return false;
     for (unsigned i = 0; i < count; i++) {
         q->desc[i] = (struct virtq_desc){
@@ -375,13 +381,15 @@ bool virtq_submit(struct virtq *q, const struct virtq_buffer *buffers, unsigned 
     volatile struct virtq_avail *avail = q->avail;
     uint16_t idx = avail->idx;
     avail->ring[idx % q->size] = 0;
-    /* The descriptors and ring entry before idx, idx before the notify
-     * (2.7.13.3, 2.7.13.4). */
+    /* The descriptors and ring entry before idx (2.7.13.3). */
     full_barrier();
     avail->idx = (uint16_t)(idx + 1);
-    full_barrier();
-    mmio_write16(q->notify_address, q->index);
     return true;
+}
+
+void virtq_notify(const struct virtq *q) {
+    full_barrier(); /* avail->idx before the notify (2.7.13.4) */
+    mmio_write16(q->notify_address, q->index);
 }
 
 bool virtq_take_used(struct virtq *q, struct virtq_used_elem *out) {

@@ -138,5 +138,9 @@ void msix_set_enabled(const struct virtio_pci_device *d, bool enabled);
  * it available and notifies the device. False (nothing sent) when the chain
  * is longer than the queue. */
 bool virtq_submit(struct virtq *q, const struct virtq_buffer *buffers, unsigned count);
+/* virtq_submit in two steps, for timing the doorbell on its own: the chain
+ * made available without a notify, then the notify (the doorbell write). */
+bool virtq_make_available(struct virtq *q, const struct virtq_buffer *buffers, unsigned count);
+void virtq_notify(const struct virtq *q);
 /* Takes the next used element if the device has published one. */
 bool virtq_take_used(struct virtq *q, struct virtq_used_elem *out);
