@@ -99,7 +99,7 @@ TEST_F(PciHostBridgeWiringTest, BarsChangedAfterAddMoveAndDecodeToggle) {
       Bars{{0, {PciBarKind::memory32, 0x1000, false}}, {1, {PciBarKind::io, 0x20, false}}});
   const uint8_t slot = bridge->add_device(device);
   ASSERT_EQ(device->bar_reports.size(), 1u) << "one report once the BARs are assigned";
-  const PciBarRegions& first = device->bar_reports[0];
+  const PciBarRegions first = device->bar_reports[0];  // a copy: the vector grows below
   ASSERT_TRUE(first[0] && first[1]);
   EXPECT_EQ(*first[0], (PciBarRegion{false, kMmioWindowStart, 0x1000}));
   EXPECT_EQ(*first[1], (PciBarRegion{true, kIoAllocationStart, 0x20}));
