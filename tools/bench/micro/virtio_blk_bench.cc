@@ -41,7 +41,9 @@
 #include "tests/support/fake_interrupts.h"
 #include "tests/support/fakes.h"
 #include "tests/unit/virtio/blk/fake_driver.h"
+#include "tests/unit/virtio/blk/immediate_backend.h"
 #include "virtio/blk/blk_spec.h"
+#include "virtio/core/virtio_spec.h"
 #include "virtio/blk/disk_image.h"
 #include "virtio/blk/uring_backend.h"
 #include "virtio/blk/virtio_blk.h"
@@ -59,6 +61,9 @@ using keel::virtio::blk::VirtioBlk;
 using keel::virtio::blk::testing::DriverBuffer;
 using keel::virtio::blk::testing::FakeContext;
 using keel::virtio::blk::testing::FakeDriver;
+// Completes every operation at once with full success: what is left is the
+// device model's own work plus one eventfd write/read per batch.
+using keel::virtio::blk::testing::ImmediateBackend;
 namespace request_type = keel::virtio::blk::request_type;
 namespace blk_status = keel::virtio::blk::status;
 
@@ -67,62 +72,6 @@ constexpr uint32_t kBlock = 4096;
 constexpr uint16_t kQueueSize = 256;
 constexpr uint64_t kGuestBytes = 4ull << 20;  // rings + 32 request slots
 constexpr int kPollTimeoutMs = 5000;
-
-// Completes every operation at once with full success: what is left is the
-// device model's own work plus one eventfd write/read per batch.
-class NullBackend final : public BlockBackend {
- public:
-  NullBackend() : event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (event_fd_ < 0) throw std::runtime_error("eventfd failed");
-  }
-  ~NullBackend() override { ::close(event_fd_); }
-  NullBackend(const NullBackend&) = delete;
-  NullBackend& operator=(const NullBackend&) = delete;
-
-  keel::Result<void> read(uint64_t tag, std::span<const iovec> iov, uint64_t) noexcept override {
-    return queue(tag, iov);
-  }
-  keel::Result<void> write(uint64_t tag, std::span<const iovec> iov, uint64_t, bool) noexcept override {
-    return queue(tag, iov);
-  }
-  keel::Result<void> flush(uint64_t tag) noexcept override { return queue(tag, {}); }
-  keel::Result<void> discard(uint64_t tag, uint64_t, uint64_t) noexcept override { return queue(tag, {}); }
-  keel::Result<void> write_zeroes(uint64_t tag, uint64_t, uint64_t, bool) noexcept override {
-    return queue(tag, {});
-  }
-  keel::Result<void> submit() noexcept override {
-    if (!queued_.empty()) {
-      done_.insert(done_.end(), queued_.begin(), queued_.end());
-      queued_.clear();
-      uint64_t one = 1;
-      [[maybe_unused]] ssize_t ignored = ::write(event_fd_, &one, sizeof(one));
-    }
-    return {};
-  }
-  int event_fd() const noexcept override { return event_fd_; }
-  void reap(std::vector<BackendCompletion>& out) noexcept override {
-    uint64_t count = 0;
-    [[maybe_unused]] ssize_t ignored = ::read(event_fd_, &count, sizeof(count));
-    out.insert(out.end(), done_.begin(), done_.end());
-    done_.clear();
-  }
-  void wait(std::vector<BackendCompletion>& out) noexcept override {
-    (void)submit();
-    reap(out);
-  }
-  uint32_t in_flight() const noexcept override { return static_cast<uint32_t>(queued_.size() + done_.size()); }
-
- private:
-  keel::Result<void> queue(uint64_t tag, std::span<const iovec> iov) noexcept {
-    int32_t bytes = 0;
-    for (const iovec& piece : iov) bytes += static_cast<int32_t>(piece.iov_len);
-    queued_.push_back({tag, bytes});
-    return {};
-  }
-  int event_fd_;
-  std::vector<BackendCompletion> queued_;
-  std::vector<BackendCompletion> done_;
-};
 
 // A disk image file filled with non-zero data (so reads copy real pages),
 // removed at exit.
@@ -162,7 +111,9 @@ class Rig {
  public:
   Rig(std::unique_ptr<BlockBackend> backend, uint32_t max_depth) {
     event_fd_ = backend->event_fd();
-    context_.emplace(guest_.memory(), 0);
+    // VERSION_1 + FLUSH, as Linux and the end-to-end guest negotiate: writes
+    // are write-back (without FLUSH keel writes through, RWF_DSYNC).
+    context_.emplace(guest_.memory(), keel::virtio::feature::kVersion1 | keel::virtio::blk::feature::kFlush);
     auto created = Virtqueue::create(guest_.memory(), driver_.config(), {}, kQueueSize);
     if (!created) throw std::runtime_error("Virtqueue::create failed");
     queue_.emplace(std::move(*created));
@@ -288,7 +239,7 @@ int main(int argc, char** argv) {
     ImageFile image(options.dir);
     for (const char* backend : {"io_uring", "null"}) {
       auto make_backend = [&]() -> std::unique_ptr<BlockBackend> {
-        if (std::strcmp(backend, "null") == 0) return std::make_unique<NullBackend>();
+        if (std::strcmp(backend, "null") == 0) return std::make_unique<ImmediateBackend>();
         return UringBackend::create(DiskImage::open({image.path(), false, false, ""}), kQueueSize);
       };
       Rig rig(make_backend(), 32);

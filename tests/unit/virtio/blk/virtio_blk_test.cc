@@ -14,6 +14,7 @@
 #include "keel/config_error.h"
 #include "tests/support/fake_interrupts.h"
 #include "tests/unit/virtio/blk/fake_driver.h"
+#include "tests/unit/virtio/blk/immediate_backend.h"
 #include "tests/unit/virtio/blk/temp_image.h"
 #include "virtio/blk/disk_image.h"
 #include "virtio/blk/uring_backend.h"
@@ -25,6 +26,7 @@ namespace {
 using testing::DriverBuffer;
 using testing::FakeContext;
 using testing::FakeDriver;
+using testing::ImmediateBackend;
 using testing::TempImage;
 
 constexpr uint64_t kDiskSectors = 2048;  // 1 MiB
@@ -33,48 +35,6 @@ constexpr uint64_t kAllFeatures = feature::kFlush | feature::kDiscard | feature:
                                   feature::kSegMax | feature::kBlkSize;
 
 uint8_t pattern(uint64_t offset) { return static_cast<uint8_t>(offset * 7 + offset / 512); }
-
-// A backend whose every operation fails with -EIO (a dying disk).
-class FailingBackend final : public BlockBackend {
- public:
-  FailingBackend() : event_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-  ~FailingBackend() override { ::close(event_fd_); }
-  Result<void> read(uint64_t tag, std::span<const iovec>, uint64_t) noexcept override { return queue(tag); }
-  Result<void> write(uint64_t tag, std::span<const iovec>, uint64_t, bool) noexcept override { return queue(tag); }
-  Result<void> flush(uint64_t tag) noexcept override { return queue(tag); }
-  Result<void> discard(uint64_t tag, uint64_t, uint64_t) noexcept override { return queue(tag); }
-  Result<void> write_zeroes(uint64_t tag, uint64_t, uint64_t, bool) noexcept override { return queue(tag); }
-  Result<void> submit() noexcept override {
-    if (!queued_.empty()) {
-      done_.insert(done_.end(), queued_.begin(), queued_.end());
-      queued_.clear();
-      uint64_t one = 1;
-      [[maybe_unused]] ssize_t ignored = ::write(event_fd_, &one, sizeof(one));
-    }
-    return {};
-  }
-  int event_fd() const noexcept override { return event_fd_; }
-  void reap(std::vector<BackendCompletion>& out) noexcept override {
-    uint64_t count = 0;
-    [[maybe_unused]] ssize_t ignored = ::read(event_fd_, &count, sizeof(count));
-    for (uint64_t tag : done_) out.push_back({tag, -EIO});
-    done_.clear();
-  }
-  void wait(std::vector<BackendCompletion>& out) noexcept override {
-    (void)submit();
-    reap(out);
-  }
-  uint32_t in_flight() const noexcept override { return static_cast<uint32_t>(queued_.size() + done_.size()); }
-
- private:
-  Result<void> queue(uint64_t tag) noexcept {
-    queued_.push_back(tag);
-    return {};
-  }
-  int event_fd_;
-  std::vector<uint64_t> queued_;
-  std::vector<uint64_t> done_;
-};
 
 // Runs every read / write synchronously but moves at most 512 bytes per
 // call, as a short transfer would: the device must carry on with the rest.
@@ -475,7 +435,7 @@ TEST_F(VirtioBlkTest, ManyRequestsInFlightInOneBatch) {
 }
 
 TEST_F(VirtioBlkTest, BackendErrorsBecomeIoErr) {
-  open_device(false, kAllFeatures, std::make_unique<FailingBackend>());
+  open_device(false, kAllFeatures, std::make_unique<ImmediateBackend>(-EIO));  // a dying disk
   Request read = request(request_type::kIn, 0, 512, true);
   Request write = request(request_type::kOut, 0, 512, false);
   Request flush = request(request_type::kFlush, 0, 0, false);
