@@ -164,16 +164,11 @@ TEST(KvmInterruptDeliverySmoke, MsiAndResampledLevelLineReachTheGuest) {
   auto vm = kvm.create_vm();
   vm->setup_pc_platform();
   vm->add_memory(memory);
-  auto vcpu = vm->create_vcpu(0);
-  vcpu->set_cpuid(patch_cpuid(kvm.supported_cpuid(), {.apic_id = 0, .cpu_count = 1}));
-  vcpu->configure_bsp_lapic();
-  boot::BootEntry entry{};
-  entry.mode = boot::EntryMode::protected_mode_32;
-  entry.rip = 0x1000;
-  entry.rsp = 0x8000;
+  boot::BootEntry entry = flat_entry_32();
   entry.gdt_base = kGdt;
   entry.gdt_limit = 0x1F;
-  vcpu->set_boot_registers(boot_registers(entry));
+  auto vcpu = boot_vcpu0(kvm, *vm, entry);
+  vcpu->configure_bsp_lapic();
 
   testing::FakeFdPoller poller;
   KvmInterruptController controller(*vm, poller);

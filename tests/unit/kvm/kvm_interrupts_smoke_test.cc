@@ -185,13 +185,7 @@ TEST(KvmInterruptsSmoke, DoorbellWritesSignalTheEventfdWithoutAnExit) {
 
   PcVm pc;
   pc.vm->add_memory(memory);
-  auto vcpu = pc.vm->create_vcpu(0);
-  vcpu->set_cpuid(patch_cpuid(pc.kvm.supported_cpuid(), {.apic_id = 0, .cpu_count = 1}));
-  boot::BootEntry entry{};
-  entry.mode = boot::EntryMode::protected_mode_32;
-  entry.rip = 0x1000;
-  entry.rsp = 0x8000;
-  vcpu->set_boot_registers(boot_registers(entry));
+  auto vcpu = boot_vcpu0(pc.kvm, *pc.vm, flat_entry_32());
 
   UniqueFd pio_fd = create_eventfd();
   UniqueFd mmio_fd = create_eventfd();

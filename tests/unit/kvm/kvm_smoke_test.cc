@@ -67,13 +67,7 @@ TEST(KvmSmoke, RunsGuestCodeAndDecodesIoAndMmioExits) {
   auto vm = kvm.create_vm();
   vm->setup_pc_platform();
   vm->add_memory(memory);
-  auto vcpu = vm->create_vcpu(0);
-  vcpu->set_cpuid(patch_cpuid(kvm.supported_cpuid(), {.apic_id = 0, .cpu_count = 1}));
-  boot::BootEntry entry{};
-  entry.mode = boot::EntryMode::protected_mode_32;
-  entry.rip = 0x1000;
-  entry.rsp = 0x8000;
-  vcpu->set_boot_registers(boot_registers(entry));
+  auto vcpu = boot_vcpu0(kvm, *vm, flat_entry_32());
 
   auto next = [&] { return next_exit(*vcpu); };
 

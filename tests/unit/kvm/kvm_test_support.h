@@ -7,7 +7,12 @@
 #include <string>
 #include <variant>
 
+#include "src/boot/boot.h"
+#include "src/kvm/boot_registers.h"
+#include "src/kvm/cpuid.h"
+#include "src/kvm/kvm_system.h"
 #include "src/kvm/vcpu.h"
+#include "src/kvm/vm.h"
 #include "src/kvm/vcpu_exit.h"
 
 namespace keel::kvm {
@@ -22,6 +27,24 @@ inline bool kvm_usable(std::string& why) {
     return false;
   }
   return true;
+}
+
+// A 32-bit flat protected-mode entry (no paging, which PVM hosts cannot do
+// outside long mode) for the smoke tests' hand-assembled guests.
+inline boot::BootEntry flat_entry_32(uint64_t rip = 0x1000, uint64_t rsp = 0x8000) {
+  boot::BootEntry entry{};
+  entry.mode = boot::EntryMode::protected_mode_32;
+  entry.rip = rip;
+  entry.rsp = rsp;
+  return entry;
+}
+
+// vCPU 0 of `vm` with the host's CPUID and its registers set for `entry`.
+inline std::unique_ptr<Vcpu> boot_vcpu0(const Kvm& kvm, Vm& vm, const boot::BootEntry& entry) {
+  auto vcpu = vm.create_vcpu(0);
+  vcpu->set_cpuid(patch_cpuid(kvm.supported_cpuid(), {.apic_id = 0, .cpu_count = 1}));
+  vcpu->set_boot_registers(boot_registers(entry));
+  return vcpu;
 }
 
 // The vCPU's next exit, skipping KVM_RUN returns that only report a signal
