@@ -18,6 +18,11 @@ class FdPoller {
   // After it returns the handler is not running and will not run again
   // (calling it from the handler itself is allowed). Call before close(fd).
   virtual void remove(int fd) noexcept = 0;
+  // Change the events a registered `fd` is watched for (0: none for now,
+  // e.g. a NIC backend under back-pressure). Never blocks and never waits
+  // for a running handler, so any thread may call it, holding any lock.
+  // Returns false when `fd` is not registered or epoll refuses.
+  virtual bool modify(int fd, uint32_t epoll_events) noexcept = 0;
 };
 
 }  // namespace keel

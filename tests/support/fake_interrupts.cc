@@ -36,8 +36,23 @@ std::vector<DoorbellSpec> FakeDoorbellRegistrar::live() const {
   return specs;
 }
 
-void FakeFdPoller::add(int fd, uint32_t, Handler handler) { handlers_[fd] = std::move(handler); }
-void FakeFdPoller::remove(int fd) noexcept { handlers_.erase(fd); }
+void FakeFdPoller::add(int fd, uint32_t epoll_events, Handler handler) {
+  handlers_[fd] = std::move(handler);
+  events_[fd] = epoll_events;
+}
+void FakeFdPoller::remove(int fd) noexcept {
+  handlers_.erase(fd);
+  events_.erase(fd);
+}
+bool FakeFdPoller::modify(int fd, uint32_t epoll_events) noexcept {
+  if (!handlers_.contains(fd)) return false;
+  events_[fd] = epoll_events;
+  return true;
+}
+uint32_t FakeFdPoller::events(int fd) const {
+  auto it = events_.find(fd);
+  return it == events_.end() ? 0 : it->second;
+}
 bool FakeFdPoller::watching(int fd) const { return handlers_.contains(fd); }
 bool FakeFdPoller::fire(int fd, uint32_t epoll_events) {
   auto it = handlers_.find(fd);

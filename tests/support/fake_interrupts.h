@@ -106,7 +106,11 @@ class FakeFdPoller final : public FdPoller {
  public:
   void add(int fd, uint32_t epoll_events, Handler handler) override;
   void remove(int fd) noexcept override;
+  bool modify(int fd, uint32_t epoll_events) noexcept override;
   bool watching(int fd) const;
+  // The events `fd` is watched for (add() or the last modify()); 0 when not
+  // registered.
+  uint32_t events(int fd) const;
   // Runs the handler of `fd` once with `epoll_events` (as the loop would
   // when the fd is ready). Returns false when `fd` is not registered.
   bool fire(int fd, uint32_t epoll_events = 1 /* EPOLLIN */);
@@ -114,6 +118,7 @@ class FakeFdPoller final : public FdPoller {
 
  private:
   std::map<int, Handler> handlers_;
+  std::map<int, uint32_t> events_;
 };
 
 }  // namespace keel::testing

@@ -101,6 +101,16 @@ void EventLoop::remove(int fd) noexcept {
   // lock_, so a capture whose destructor calls back into the loop is fine.
 }
 
+bool EventLoop::modify(int fd, uint32_t epoll_events) noexcept {
+  std::lock_guard guard(lock_);
+  auto it = handlers_.find(fd);
+  if (it == handlers_.end()) return false;
+  epoll_event event{};
+  event.events = epoll_events;
+  event.data.u64 = make_key(it->second.token, fd);
+  return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0;
+}
+
 void EventLoop::start() {
   std::lock_guard start_stop_guard(start_stop_lock_);
   if (thread_.joinable()) {

@@ -36,6 +36,7 @@ class EventLoop final : public TimerFactory, public FdPoller {
   // not be called from another thread while holding a lock the handler takes.
   // Call it before closing `fd`.
   void remove(int fd) noexcept override;
+  bool modify(int fd, uint32_t epoll_events) noexcept override;
 
   void start();          // spawn the loop thread (again after a stop())
   // Wake the thread, let it finish the current handler, join. From a handler

@@ -109,6 +109,32 @@ TEST(EventLoop, RemoveStopsCalls) {
   EXPECT_EQ(pipe.drain(), 1);  // nobody consumed 'b'
 }
 
+// Back-pressure (a NIC with no receive buffers) turns a readable fd's
+// events off without unregistering it; the data stays queued.
+TEST(EventLoop, ModifyPausesAndResumesAReadableFd) {
+  EventLoop loop;
+  Pipe pipe;
+  std::atomic<int> bytes{0};
+  loop.add(pipe.read_fd, EPOLLIN, [&](uint32_t) { bytes += pipe.drain(); });
+  EXPECT_TRUE(loop.modify(pipe.read_fd, 0));
+  loop.start();
+  pipe.put('a');
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(bytes, 0);
+  EXPECT_TRUE(loop.modify(pipe.read_fd, EPOLLIN));
+  EXPECT_TRUE(eventually([&] { return bytes == 1; }));
+  loop.stop();
+}
+
+TEST(EventLoop, ModifyOfAnUnregisteredFdFails) {
+  EventLoop loop;
+  Pipe pipe;
+  EXPECT_FALSE(loop.modify(pipe.read_fd, EPOLLIN));
+  loop.add(pipe.read_fd, EPOLLIN, [](uint32_t) {});
+  loop.remove(pipe.read_fd);
+  EXPECT_FALSE(loop.modify(pipe.read_fd, EPOLLIN));
+}
+
 TEST(EventLoop, RemoveWaitsForTheRunningHandler) {
   EventLoop loop;
   Pipe pipe;
