@@ -16,6 +16,7 @@
 #include "src/console/console_spec.h"
 #include "src/harness/duration.h"
 #include "src/kvm/cpuid.h"
+#include "src/net/net_spec.h"
 #include "virtio/blk/disk_spec.h"
 
 namespace keel::cli {
@@ -46,6 +47,7 @@ struct RunArguments {
   std::string result_json;
   std::string console_log;
   std::vector<std::string> disks;
+  std::vector<std::string> nets;
 };
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
@@ -109,6 +111,8 @@ vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
     config.key_injection = std::move(injection);
   }
   for (const std::string& disk : args.disks) config.disks.push_back(virtio::blk::parse_disk_spec(disk));
+  for (const std::string& nic : args.nets) config.nics.push_back(net::parse_net_spec(nic));
+  net::nic_macs(config.nics);  // two NICs with one MAC: refused here, before KVM
   if (run.count("--cpu-features") > 0) config.hidden_cpuid = kvm::parse_cpu_feature_list(args.cpu_features);
   config.harness = build_harness_options(args, run);
   return config;
@@ -224,6 +228,13 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   run->add_option("--cpus", args.cpus, "Number of vCPUs")->type_name("N")->check(CLI::Range(1u, kMaxCpus))->capture_default_str();
   run->add_option("--disk", args.disks,
                   "virtio-blk disk: path=IMG[,readonly=on][,direct=on][,serial=STR]; repeatable")
+      ->type_name("SPEC")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run->add_option("--net", args.nets,
+                  "NIC: tap=NAME or user (user-mode networking), then [,model=virtio|e1000][,mac=02:..][,pcap=FILE]; "
+                  "user also takes hostfwd=tcp::HOSTPORT-:GUESTPORT (repeatable), net=10.0.2.0/24, host=, dns=, "
+                  "dhcpstart=, restrict=on; repeatable, one PCI slot each after the disks")
       ->type_name("SPEC")
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "devices/e1000/e1000.h"
 #include "devices/i8042/i8042.h"
 #include "devices/acpi/acpi_pm.h"
 #include "devices/legacy/debug_exit.h"
@@ -18,9 +19,11 @@
 #include "src/kvm/kvm_doorbells.h"
 #include "src/kvm/kvm_interrupts.h"
 #include "src/kvm/pvm.h"
+#include "src/net/open_backend.h"
 #include "src/vmm/default_guest/default_guest.h"
 #include "src/vmm/vcpu_runner.h"
 #include "virtio/blk/virtio_blk.h"
+#include "virtio/net/virtio_net.h"
 #include "virtio/pci/virtio_pci_device.h"
 
 namespace keel::vmm {
@@ -37,6 +40,18 @@ void validate(const MachineConfig& config) {
   if (config.cpus < 1 || config.cpus > kMaxCpus) {
     throw ConfigError(fmt::format("--cpus {} is out of range (1..{})", config.cpus, kMaxCpus));
   }
+  for (const net::NetSpec& nic : config.nics) {
+    // Checked before any backend is opened, so a bad pcap path never leaves
+    // a tap created for nothing (PcapRecorder::create reports other errors).
+    if (nic.pcap) {
+      const std::filesystem::path parent = nic.pcap->has_parent_path() ? nic.pcap->parent_path() : ".";
+      if (!std::filesystem::is_directory(parent)) {
+        throw ConfigError(fmt::format("--net pcap={}: the directory '{}' does not exist", nic.pcap->string(),
+                                      parent.string()));
+      }
+    }
+  }
+  net::nic_macs(config.nics);  // refuses two NICs with one MAC before KVM is touched
 }
 
 void insert_or_throw(Bus& bus, uint64_t base, uint64_t length, std::shared_ptr<BusDevice> device,
@@ -81,6 +96,36 @@ void add_disks(Machine& m, const MachineConfig& config, devices::PciHostBridge& 
   }
 }
 
+std::string describe_backend(const net::NetSpec& spec) {
+  std::string text =
+      spec.backend == net::NetBackendKind::tap ? "tap " + spec.tap_name : std::string("user-mode network");
+  if (spec.pcap) text += ", recorded to " + spec.pcap->string();
+  return text;
+}
+
+// One NIC (virtio-net or e1000) per --net, in the slots after the disks. The
+// backend (tap, slirp, pcap) is opened here: problems are ConfigErrors.
+void add_nics(Machine& m, const MachineConfig& config, devices::PciHostBridge& pci) {
+  const std::vector<net::MacAddress> macs = net::nic_macs(config.nics);
+  for (size_t index = 0; index < config.nics.size(); ++index) {
+    const net::NetSpec& spec = config.nics[index];
+    std::unique_ptr<net::NetBackend> backend = net::open_backend(spec, *m.loop, *m.loop);
+    std::shared_ptr<devices::PciDevice> device;
+    if (spec.model == net::NicModel::e1000) {
+      device = std::make_shared<devices::E1000>(std::move(backend), macs[index], *m.memory, *m.loop, system_clock());
+    } else {
+      auto nic = std::make_shared<virtio::net::VirtioNet>(std::move(backend),
+                                                          virtio::net::NetOptions{.mac = macs[index], .mtu = 1500});
+      device = std::make_shared<virtio::VirtioPciDevice>(std::move(nic), *m.memory, *m.interrupts, *m.doorbells,
+                                                         *m.loop);
+    }
+    uint8_t slot = pci.add_device(std::move(device));
+    spdlog::info("NIC {}: {} {} at PCI 00:{:02x}.0 on {}", index + 1,
+                 spec.model == net::NicModel::e1000 ? "e1000" : "virtio-net", net::format_mac(macs[index]), slot,
+                 describe_backend(spec));
+  }
+}
+
 void add_devices(Machine& m, const MachineConfig& config) {
   Bus& pio = *m.pio_bus;
   kvm::Vm& vm = *m.vm;
@@ -114,6 +159,7 @@ void add_devices(Machine& m, const MachineConfig& config) {
                                                     *m.loop),
                   "ACPI PM registers");
   add_disks(m, config, *pci);
+  add_nics(m, config, *pci);
 }
 
 boot::BootEntry load_guest(Machine& m, const MachineConfig& config) {

@@ -12,6 +12,7 @@
 #include "keel/guest_memory.h"
 #include "src/harness/harness_options.h"
 #include "src/kvm/cpuid.h"
+#include "src/net/net_spec.h"
 #include "virtio/blk/disk_spec.h"
 
 namespace keel::vmm {
@@ -46,6 +47,8 @@ struct MachineConfig {
   std::vector<kvm::CpuidBits> hidden_cpuid;
   // --disk, in order: one virtio-blk PCI device each (slots 1, 2, ...).
   std::vector<virtio::blk::DiskSpec> disks;
+  // --net, in order: one NIC each, in the PCI slots after the disks.
+  std::vector<net::NetSpec> nics;
   // --expect, --fail-on, --timeout, --junit, --result-json, --console-log.
   harness::HarnessOptions harness;
 };

@@ -14,7 +14,9 @@ struct suite {
 static const struct suite suites[] = {
     {"uart", suite_uart}, {"rtc", suite_rtc}, {"i8042", suite_i8042}, {"i8042-inject", suite_i8042_inject},
     {"pit", suite_pit},   {"smp", suite_smp}, {"pci", suite_pci},       {"virtio-blk", suite_virtio_blk},
-    {"virtio-blk-bench", suite_virtio_blk_bench},
+    {"virtio-blk-bench", suite_virtio_blk_bench}, {"virtio-net", suite_virtio_net},
+    {"virtio-net-bench", suite_virtio_net_bench},
+    {"e1000", suite_e1000},
 };
 
 static const struct suite *find_suite(const char *name, size_t length) {

@@ -12,4 +12,7 @@ void suite_smp(void);
 void suite_pci(void);
 void suite_virtio_blk(void);
 void suite_virtio_blk_bench(void);
+void suite_virtio_net(void);
+void suite_virtio_net_bench(void);
+void suite_e1000(void);
 void demo_run(void);

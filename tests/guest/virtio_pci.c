@@ -53,14 +53,8 @@
 #define FOUR_GIB 0x100000000ull
 #define IOAPIC_DEFAULT_BASE 0xFEC00000u
 
-/* The rings of the one queue: descriptor table 16-byte, available ring
- * 2-byte, used ring 4-byte aligned (2.7.5); 64 keeps each on its own cache
- * line(s) without padding the image with pages. */
-static struct {
-    struct virtq_desc desc[VIRTQ_MAX_SIZE] __attribute__((aligned(64)));
-    struct virtq_avail avail __attribute__((aligned(64)));
-    struct virtq_used used __attribute__((aligned(64)));
-} rings;
+/* The rings of the one queue virtio_queue_setup drives. */
+static struct virtq_rings rings;
 
 static void full_barrier(void) { __asm__ volatile("lock; addl $0, (%%esp)" ::: "memory", "cc"); }
 
@@ -307,6 +301,11 @@ static void write_address(uintptr_t field, const void *pointer) {
 
 bool virtio_queue_setup(const struct virtio_pci_device *d, struct virtq *q, uint16_t index, uint16_t msix_vector,
                         char *why, size_t why_size) {
+    return virtio_queue_setup_rings(d, q, &rings, index, msix_vector, why, why_size);
+}
+
+bool virtio_queue_setup_rings(const struct virtio_pci_device *d, struct virtq *q, struct virtq_rings *rings,
+                              uint16_t index, uint16_t msix_vector, char *why, size_t why_size) {
     mmio_write16(common(d, COMMON_QUEUE_SELECT), index);
     uint16_t max_size = mmio_read16(common(d, COMMON_QUEUE_SIZE));
     if (max_size == 0 || (max_size & (max_size - 1))) {
@@ -318,14 +317,14 @@ bool virtio_queue_setup(const struct virtio_pci_device *d, struct virtq *q, uint
         return false;
     }
     uint16_t size = max_size < VIRTQ_MAX_SIZE ? max_size : VIRTQ_MAX_SIZE;
-    memset(&rings, 0, sizeof rings);
-    *q = (struct virtq){.index = index, .size = size, .desc = rings.desc, .avail = &rings.avail, .used = &rings.used};
+    memset(rings, 0, sizeof *rings);
+    *q = (struct virtq){.index = index, .size = size, .desc = rings->desc, .avail = &rings->avail, .used = &rings->used};
     mmio_write16(common(d, COMMON_QUEUE_SIZE), size);
     mmio_write16(common(d, COMMON_QUEUE_MSIX_VECTOR), msix_vector);
     uint16_t vector_back = mmio_read16(common(d, COMMON_QUEUE_MSIX_VECTOR));
-    write_address(common(d, COMMON_QUEUE_DESC), rings.desc);
-    write_address(common(d, COMMON_QUEUE_DRIVER), &rings.avail);
-    write_address(common(d, COMMON_QUEUE_DEVICE), &rings.used);
+    write_address(common(d, COMMON_QUEUE_DESC), rings->desc);
+    write_address(common(d, COMMON_QUEUE_DRIVER), &rings->avail);
+    write_address(common(d, COMMON_QUEUE_DEVICE), &rings->used);
     uint16_t notify_off = mmio_read16(common(d, COMMON_QUEUE_NOTIFY_OFF));
     uint64_t notify_at = (uint64_t)notify_off * d->notify_off_multiplier;
     if (notify_at + 2 > d->notify.length) {
@@ -378,13 +377,17 @@ bool virtq_make_available(struct virtq *q, const struct virtq_buffer *buffers, u
             .next = (uint16_t)(i + 1 < count ? i + 1 : 0),
         };
     }
+    virtq_publish(q, 0);
+    return true;
+}
+
+void virtq_publish(struct virtq *q, uint16_t head) {
     volatile struct virtq_avail *avail = q->avail;
     uint16_t idx = avail->idx;
-    avail->ring[idx % q->size] = 0;
+    avail->ring[idx % q->size] = head;
     /* The descriptors and ring entry before idx (2.7.13.3). */
     full_barrier();
     avail->idx = (uint16_t)(idx + 1);
-    return true;
 }
 
 void virtq_notify(const struct virtq *q) {

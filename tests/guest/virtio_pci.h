@@ -83,6 +83,16 @@ struct virtq {
     uintptr_t notify_address;
 };
 
+/* The memory of one split virtqueue of up to VIRTQ_MAX_SIZE entries:
+ * descriptor table 16-byte, available ring 2-byte, used ring 4-byte
+ * aligned (2.7.5); 64 keeps each on its own cache line(s). A driver with
+ * more than one queue gives each its own (virtio_queue_setup_rings). */
+struct virtq_rings {
+    struct virtq_desc desc[VIRTQ_MAX_SIZE] __attribute__((aligned(64)));
+    struct virtq_avail avail __attribute__((aligned(64)));
+    struct virtq_used used __attribute__((aligned(64)));
+};
+
 /* A buffer of a descriptor chain: device-readable or device-writable. */
 struct virtq_buffer {
     const void *data;
@@ -129,6 +139,11 @@ bool virtio_config_has(const struct virtio_pci_device *d, uint32_t offset, uint3
 bool virtio_queue_setup(const struct virtio_pci_device *d, struct virtq *q, uint16_t index, uint16_t msix_vector,
                         char *why, size_t why_size);
 
+/* virtio_queue_setup with caller-owned rings (zeroed here), for drivers
+ * that run several queues at once (the shared static rings serve one). */
+bool virtio_queue_setup_rings(const struct virtio_pci_device *d, struct virtq *q, struct virtq_rings *rings,
+                              uint16_t index, uint16_t msix_vector, char *why, size_t why_size);
+
 /* MSI-X (PCI 3.0, 6.8.2): entry `entry` sends `vector` to the BSP's local
  * APIC (fixed delivery, physical destination, edge). */
 void msix_program_entry(const struct virtio_pci_device *d, uint32_t entry, uint8_t vector);
@@ -142,5 +157,9 @@ bool virtq_submit(struct virtq *q, const struct virtq_buffer *buffers, unsigned 
  * made available without a notify, then the notify (the doorbell write). */
 bool virtq_make_available(struct virtq *q, const struct virtq_buffer *buffers, unsigned count);
 void virtq_notify(const struct virtq *q);
+/* Makes the chain starting at descriptor `head` available (ring entry,
+ * then idx after a barrier) without notifying: for drivers that manage
+ * their own descriptors and keep many chains in flight. */
+void virtq_publish(struct virtq *q, uint16_t head);
 /* Takes the next used element if the device has published one. */
 bool virtq_take_used(struct virtq *q, struct virtq_used_elem *out);

@@ -20,6 +20,10 @@ Modes (--mode):
                 its serial from the guest, write a marker to sector 8 with
                 fsync, power off; the host then checks the marker in the
                 image. Skipped on PVM hosts, where Linux stops in early boot.
+  net           for VT-x/AMD-V hosts: boot with `--net user,model=M` (--model
+                virtio with the cloud kernel, e1000 with the generic one), get a
+                DHCP lease from user-mode networking and ping its gateway.
+                Skipped on PVM hosts, like virtio-blk.
 
 The guest image is built (or found cached) with the guest-image script in
 --guest-dir. Exit codes: 0 pass, 1 fail, 77 skipped (no usable /dev/kvm, the
@@ -206,15 +210,36 @@ def check_virtio_blk(keel, kernel, initrd, workdir):
     print("ok: the guest read the disk and its serial, and its fsync'ed write is in the image")
 
 
+# The network test: DHCP from keel's user-mode network, then ICMP to its
+# gateway (user-mode networking answers pings to its own addresses).
+NET_COMMAND = ("ip link set lo up; ip link set eth0 up && udhcpc -i eth0 -n -q -t 10 -T 2 && "
+               "cat /sys/class/net/eth0/device/uevent | grep DRIVER && "
+               "ping -c 3 -W 5 10.0.2.2 && echo keel-guest: network ok")
+NET_DRIVER = {"virtio": "virtio_net", "e1000": "e1000"}
+
+
+def check_net(keel, kernel, initrd, workdir, model):
+    expects = [r"keel-guest: init ready", r"keel-guest: eth0 has 10\.0\.2\.15/24 via 10\.0\.2\.2",
+               f"^DRIVER={NET_DRIVER[model]}$", r"3 packets transmitted, 3 packets received",
+               r"keel-guest: network ok", r"keel-guest: cmd exit 0"]
+    cmdline = f'console=ttyS0 keel.cmd="{NET_COMMAND}"'
+    status, summary, stderr, _, _ = run_keel(keel, kernel, initrd, expects, FAIL_ON, workdir, cmdline=cmdline,
+                                             extra=["--net", f"user,model={model}"])
+    if status != 0:
+        raise Failure(f"keel exited {status}, expected 0: {summary}\n{stderr[-4000:]}")
+    print(f"ok: the guest's {NET_DRIVER[model]} got a DHCP lease and pinged the gateway")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keel", required=True)
     parser.add_argument("--guest-script", required=True)
     parser.add_argument("--guest-dir", required=True)
-    parser.add_argument("--mode", choices=["smoke", "missing-line", "virtio-blk"], default="smoke")
+    parser.add_argument("--mode", choices=["smoke", "missing-line", "virtio-blk", "net"], default="smoke")
+    parser.add_argument("--model", choices=sorted(NET_DRIVER), default="virtio", help="the NIC, for --mode net")
     args = parser.parse_args()
     try:
-        if args.mode == "virtio-blk" and is_pvm_host():
+        if args.mode in ("virtio-blk", "net") and is_pvm_host():
             raise Skip("PVM host (/sys/module/kvm_pvm): a stock kernel stops in early boot before the "
                        "initramfs; this test needs a VT-x/AMD-V host")
         require_kvm()
@@ -224,6 +249,8 @@ def main():
                 check_smoke(args.keel, kernel, initrd, workdir)
             elif args.mode == "virtio-blk":
                 check_virtio_blk(args.keel, kernel, initrd, workdir)
+            elif args.mode == "net":
+                check_net(args.keel, kernel, initrd, workdir, args.model)
             else:
                 check_missing_line(args.keel, kernel, initrd, workdir)
     except Skip as skip:

@@ -254,6 +254,26 @@ for name in "${load_order[@]}"; do
 done
 echo "$kernel_version" >"$tree/etc/keel-kernel-version"
 
+# busybox udhcpc runs this script on each lease event; it configures the
+# interface, the default route and resolv.conf as a distribution's would.
+mkdir -p "$tree/usr/share/udhcpc"
+cat >"$tree/usr/share/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    for gateway in $router; do ip route add default via "$gateway" dev "$interface"; break; done
+    : >/etc/resolv.conf
+    for server in $dns; do echo "nameserver $server" >>/etc/resolv.conf; done
+    echo "keel-guest: $interface has $ip/${mask:-24} via ${router:-none}"
+    ;;
+esac
+exit 0
+DHCP
+chmod 0755 "$tree/usr/share/udhcpc/default.script"
+
 cat >"$tree/init" <<'INIT'
 #!/bin/sh
 # keel guest init (tools/guest-image/build-linux-guest.sh). The kernel starts

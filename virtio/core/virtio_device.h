@@ -38,6 +38,11 @@ class VirtioContext {
   virtual void needs_reset(const char* why) noexcept = 0;
   // Device config changed: bump config_generation, config interrupt.
   virtual void config_changed() noexcept = 0;
+  // Call queue_notified(queue) again soon, from the event loop, as if the
+  // driver had rung the doorbell: for a device that stopped after its
+  // per-wake-up budget with work left (bounded work per wake-up). A
+  // transport that cannot do this leaves the work to the next doorbell.
+  virtual void reschedule(uint16_t queue) noexcept { (void)queue; }
 };
 
 class VirtioDevice {

@@ -304,6 +304,10 @@ void VirtioPciDevice::config_changed() noexcept {
   if (common_.status() & status::kDriverOk) interrupt(common_.config_msix_vector(), kIsrConfig);
 }
 
+// Signals the queue's doorbell eventfd: the loop runs queue_notified()
+// again after the handlers already waiting, as for a guest doorbell.
+void VirtioPciDevice::reschedule(uint16_t queue) noexcept { doorbells_->signal(queue); }
+
 // --- Interrupts --------------------------------------------------------------
 
 // 4.1.5.3 / 4.1.5.4: with MSI-X enabled, the mapped vector (none for

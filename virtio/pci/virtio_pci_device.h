@@ -82,6 +82,7 @@ class VirtioPciDevice final : public devices::PciDevice, private VirtioContext {
   void signal_used(uint16_t queue) noexcept override;
   void needs_reset(const char* why) noexcept override;
   void config_changed() noexcept override;
+  void reschedule(uint16_t queue) noexcept override;
 
   // BAR2 regions (lock_ held).
   void common_read(uint64_t offset, std::span<std::byte> data) noexcept;

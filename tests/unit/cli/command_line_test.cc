@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "keel/config_error.h"
+#include "src/net/net_spec.h"
 
 namespace keel::cli {
 namespace {
@@ -301,6 +302,32 @@ TEST(CommandLine, BadDiskSpecIsOneLineNamingTheProblem) {
   EXPECT_NE(error_of({"run", "--disk", "readonly=on"}).find("path"), std::string::npos);
   EXPECT_NE(error_of({"run", "--disk", "path=/a.img,colour=red"}).find("colour"), std::string::npos);
   EXPECT_NE(error_of({"run", "--disk", "path=/a.img,readonly=maybe"}).find("maybe"), std::string::npos);
+}
+
+TEST(CommandLine, NicsInOrder) {
+  const ParseOutcome outcome = parse({"run", "--net", "tap=tap7,model=e1000,mac=02:00:00:00:00:07", "--net",
+                                      "user,hostfwd=udp:127.0.0.1:5555-:7,net=192.168.76.0/24"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  const auto& nics = outcome.config->nics;
+  ASSERT_EQ(nics.size(), 2u);
+  EXPECT_EQ(nics[0].backend, net::NetBackendKind::tap);
+  EXPECT_EQ(nics[0].tap_name, "tap7");
+  EXPECT_EQ(nics[0].model, net::NicModel::e1000);
+  EXPECT_EQ(nics[1].backend, net::NetBackendKind::user);
+  EXPECT_EQ(nics[1].model, net::NicModel::virtio);
+  ASSERT_EQ(nics[1].user.host_forwards.size(), 1u);
+  EXPECT_TRUE(parse({"run"}).config->nics.empty());
+}
+
+TEST(CommandLine, BadNicSpecIsOneLineNamingTheProblem) {
+  EXPECT_NE(error_of({"run", "--net", "tap=t0,model=rtl8139"}).find("rtl8139"), std::string::npos);
+  EXPECT_NE(error_of({"run", "--net", "tap=t0,mac=01:00:00:00:00:01"}).find("01:00:00:00:00:01"),
+            std::string::npos);
+  EXPECT_NE(error_of({"run", "--net", "user,hostfwd=tcp::0-:22"}).find("hostfwd"), std::string::npos);
+  // Two cards with one MAC are refused before anything is opened.
+  EXPECT_NE(error_of({"run", "--net", "tap=a,mac=02:00:00:00:00:01", "--net", "tap=b,mac=02:00:00:00:00:01"})
+                .find("02:00:00:00:00:01"),
+            std::string::npos);
 }
 
 TEST(CommandLine, CpuFeatures) {

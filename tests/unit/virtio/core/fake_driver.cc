@@ -26,9 +26,9 @@ std::vector<std::byte> GuardedGuestMemory::snapshot() const {
   return std::vector<std::byte>(storage_.begin() + kGuardBytes, storage_.end() - kGuardBytes);
 }
 
-FakeDriver::FakeDriver(GuardedGuestMemory& ram, uint16_t size) : ram_(ram) {
+FakeDriver::FakeDriver(GuardedGuestMemory& ram, uint16_t size, uint64_t ring_base) : ram_(ram) {
   config_.size = size;
-  config_.desc = kPage;
+  config_.desc = ring_base;
   config_.driver = page_align(config_.desc + 16ull * size);
   config_.device = page_align(config_.driver + 6 + 2ull * size);
 }

@@ -67,7 +67,9 @@ class FakeDriver {
  public:
   static constexpr uint64_t kDataStart = 0x10000;
 
-  FakeDriver(GuardedGuestMemory& ram, uint16_t size);
+  // `ring_base` (page aligned) lets several queues share one RAM: a
+  // 256-entry queue takes 3 pages from it.
+  FakeDriver(GuardedGuestMemory& ram, uint16_t size, uint64_t ring_base = 0x1000);
 
   QueueConfig config() const { return config_; }
   uint16_t size() const { return config_.size; }
