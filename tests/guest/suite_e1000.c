@@ -29,7 +29,7 @@
 #include "e1000_hw.h"
 #include "e1000_nic.h"
 #include "interrupts.h"
-#include "net_stack.h"
+#include "net_suite.h"
 #include "platform.h"
 #include "rtc_clock.h"
 #include "suites.h"
@@ -47,13 +47,6 @@
 #define INTX_STORM 100000
 #define IRQ_CAUSES (E1000_ICR_RXT0 | E1000_ICR_TXDW | E1000_ICR_LSC)
 
-#define RTC_IRQ 8
-#define TICK_RATE_SELECT 0x0F /* 2 Hz (MC146818A rate table) */
-#define TICKS_PER_SECOND 2
-#define DEFAULT_TIMEOUT_SECONDS 120
-#define GATEWAY_ATTEMPTS 3
-#define GATEWAY_WAIT_TICKS 4 /* 2 s per ARP request */
-
 #define ETHERTYPE_IPV4 0x0800
 #define IP_PROTO_UDP 17
 #define PAD_FILL 0xA5 /* short offloaded frames: padding a checksum must not cover */
@@ -70,10 +63,11 @@ static unsigned tx_next, tx_clean;  /* next free transmit descriptor; oldest not
 static struct e1000_nic nic;
 static struct net_identity self;
 static struct net_counters counters;
-static bool expect_ping;
+static struct net_options options;
+static struct net_driver driver; /* defined with its callbacks below */
 
 static volatile unsigned rx_interrupts, tx_interrupts, lsc_interrupts, queue_interrupts, empty_interrupts;
-static volatile unsigned overrun_interrupts, ticks;
+static volatile unsigned overrun_interrupts;
 static volatile bool intx_storm;
 
 /* What the device did, as seen from the rings. */
@@ -84,9 +78,8 @@ static struct {
     unsigned rx_frame_errors;  /* CE, SE, SEQ, CXE or RXE */
     unsigned rx_short;         /* under 60 bytes: not padded by the device (allowed) */
     unsigned rx_ixsm, rx_ipcs, rx_tcpcs, rx_ipe, rx_tcpe;
-    unsigned tx_packets, tx_completed, tx_errors, tx_full_waits;
+    unsigned tx_packets, tx_completed, tx_errors;
     unsigned tx_offloaded, tx_plain;
-    unsigned frames_without_interrupt, wake_ups;
 } seen;
 
 /* ---- interrupts ---------------------------------------------------------- */
@@ -106,45 +99,6 @@ static void intx_handler(void) {
         intx_storm = true;
         ioapic_mask_gsi(nic.interrupt_line);
     }
-}
-
-/* The RTC's register C must be read for the next periodic interrupt. */
-static void tick_handler(void) {
-    (void)cmos_read(RTC_REG_C);
-    ticks++;
-}
-
-static uint8_t saved_reg_a, saved_reg_b;
-static bool tick_routed;
-
-/* Starts the 2 Hz tick and waits (polling, bounded) for the first one:
- * HLT is only safe once something is known to wake it. */
-static bool start_ticks(void) {
-    if (!isa_irq_enable(RTC_IRQ, tick_handler)) return false;
-    tick_routed = true;
-    saved_reg_a = cmos_read(RTC_REG_A);
-    saved_reg_b = cmos_read(RTC_REG_B);
-    cmos_write(RTC_REG_A, RTC_A_DV_32KHZ | TICK_RATE_SELECT);
-    (void)cmos_read(RTC_REG_C);
-    cmos_write(RTC_REG_B, (saved_reg_b | RTC_B_PIE) & ~(RTC_B_AIE | RTC_B_UIE));
-    struct rtc_deadline deadline;
-    rtc_deadline_start(&deadline, 3);
-    while (!ticks && !rtc_deadline_expired(&deadline)) {
-    }
-    return ticks > 0;
-}
-
-static void stop_ticks(void) {
-    if (!tick_routed) return;
-    tick_routed = false;
-    cmos_write(RTC_REG_B, saved_reg_b & ~RTC_B_PIE);
-    cmos_write(RTC_REG_A, saved_reg_a);
-    isa_irq_disable(RTC_IRQ);
-    (void)cmos_read(RTC_REG_C);
-}
-
-static void sleep_until_interrupt(void) {
-    __asm__ volatile("sti; hlt" ::: "memory"); /* STI's shadow: no wake-up lost between them */
 }
 
 /* ---- transmit ------------------------------------------------------------ */
@@ -167,22 +121,10 @@ static bool reclaim_tx(void) {
     return any;
 }
 
-/* Room for a packet of up to two descriptors (context + data), waiting
- * (bounded by the silence timeout) for completions. One descriptor always
- * stays free: TDT == TDH means an empty ring, so a full one cannot exist. */
-static bool wait_tx_room(unsigned timeout_ticks) {
-    unsigned start = ticks;
-    while (tx_in_flight() + 2 > TX_RING - 1) {
-        cpu_disable_interrupts();
-        if (!reclaim_tx()) {
-            seen.tx_full_waits++;
-            sleep_until_interrupt();
-        }
-        cpu_enable_interrupts();
-        if (ticks - start > timeout_ticks) return false;
-    }
-    return true;
-}
+/* Room for a packet of up to two descriptors (context + data). One
+ * descriptor always stays free: TDT == TDH means an empty ring, so a full
+ * one cannot exist. */
+static bool tx_room(void) { return tx_in_flight() + 2 <= TX_RING - 1; }
 
 static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void put_be16(uint8_t *p, uint16_t v) {
@@ -282,7 +224,7 @@ static bool receive_one(unsigned timeout_ticks, bool *stuck) {
         seen.rx_frame_errors++;
     } else {
         if (length < ETH_MIN_FRAME) seen.rx_short++;
-        if (!wait_tx_room(timeout_ticks)) {
+        if (!net_wait_tx_room(&driver, timeout_ticks)) {
             *stuck = true;
             return false;
         }
@@ -297,75 +239,36 @@ static bool receive_one(unsigned timeout_ticks, bool *stuck) {
     return true;
 }
 
-/* ---- the serving loop ------------------------------------------------------ */
-
-/* Serves frames until the end-of-run datagram, `timeout_ticks` of silence,
- * or a device fault. Frames found right after a wake-up that no RXT0/TXDW
- * interrupt caused (only the tick) were delivered without an interrupt, or
- * the tick raced one; a missing interrupt path finds nearly all that way. */
-static bool serve(unsigned timeout_ticks, bool *stuck) {
-    unsigned last_activity = ticks;
-    bool woke_without_interrupt = false;
-    while (!counters.done && !*stuck && !intx_storm) {
-        bool progressed = reclaim_tx();
-        unsigned frames = 0;
-        while (frames < RX_RING && receive_one(timeout_ticks, stuck)) {
-            /* Descriptors up to rx_next - 1 go back; one always stays ours. */
-            if (++frames % RX_RETURN_BATCH == 0) e1000_write(&nic, E1000_RDT, (rx_next + RX_RING - 1) % RX_RING);
-        }
-        if (frames) {
-            if (frames % RX_RETURN_BATCH) e1000_write(&nic, E1000_RDT, (rx_next + RX_RING - 1) % RX_RING);
-            if (woke_without_interrupt) seen.frames_without_interrupt += frames;
-            progressed = true;
-        }
-        woke_without_interrupt = false;
-        if (progressed) {
-            last_activity = ticks;
-            continue;
-        }
-        if (ticks - last_activity >= timeout_ticks) return false;
-        cpu_disable_interrupts();
-        unsigned before = queue_interrupts;
-        bool tx_done = tx_clean != tx_next &&
-                       (((volatile struct e1000_tx_desc *)&tx_ring[tx_last_of[tx_clean]])->status & E1000_TXD_STAT_DD);
-        if (!(((volatile struct e1000_rx_desc *)&rx_ring[rx_next])->status & E1000_RXD_STAT_DD) && !tx_done) {
-            sleep_until_interrupt();
-            seen.wake_ups++;
-            woke_without_interrupt = queue_interrupts == before;
-        }
-        cpu_enable_interrupts();
+/* Up to a ring's worth of frames; descriptors up to rx_next - 1 go back
+ * (one always stays ours) every RX_RETURN_BATCH frames and at the end. */
+static unsigned receive_frames(unsigned timeout_ticks, bool *stuck) {
+    unsigned frames = 0;
+    while (frames < RX_RING && receive_one(timeout_ticks, stuck)) {
+        if (++frames % RX_RETURN_BATCH == 0) e1000_write(&nic, E1000_RDT, (rx_next + RX_RING - 1) % RX_RING);
     }
-    return counters.done;
+    if (frames % RX_RETURN_BATCH) e1000_write(&nic, E1000_RDT, (rx_next + RX_RING - 1) % RX_RING);
+    return frames;
 }
 
-/* Sends an ARP request for the gateway (up to GATEWAY_ATTEMPTS times,
- * GATEWAY_WAIT_TICKS apart), serving frames until it answers: user-mode
- * networking (slirp) learns our MAC only from our own frames. */
-static bool resolve_gateway(bool *stuck) {
-    for (unsigned attempt = 0; attempt < GATEWAY_ATTEMPTS && !*stuck && !intx_storm; attempt++) {
-        if (!wait_tx_room(GATEWAY_WAIT_TICKS)) {
-            *stuck = true;
-            return false;
-        }
-        transmit(net_arp_request(&self, self.gateway, tx_buffers[tx_next]), false);
-        unsigned start = ticks;
-        while (!counters.gateway_resolved && !*stuck && !intx_storm && ticks - start < GATEWAY_WAIT_TICKS) {
-            reclaim_tx();
-            unsigned frames = 0;
-            while (frames < RX_RING && receive_one(GATEWAY_WAIT_TICKS, stuck)) frames++;
-            if (frames) {
-                e1000_write(&nic, E1000_RDT, (rx_next + RX_RING - 1) % RX_RING);
-                continue;
-            }
-            cpu_disable_interrupts();
-            if (!(((volatile struct e1000_rx_desc *)&rx_ring[rx_next])->status & E1000_RXD_STAT_DD))
-                sleep_until_interrupt();
-            cpu_enable_interrupts();
-        }
-        if (counters.gateway_resolved) return true;
-    }
-    return false;
+/* A received frame or a completed packet the loop has not taken yet. */
+static bool work_pending(void) {
+    bool tx_done = tx_clean != tx_next &&
+                   (((volatile struct e1000_tx_desc *)&tx_ring[tx_last_of[tx_clean]])->status & E1000_TXD_STAT_DD);
+    return tx_done || (((volatile struct e1000_rx_desc *)&rx_ring[rx_next])->status & E1000_RXD_STAT_DD);
 }
+
+static void send_gateway_request(void) { transmit(net_arp_request(&self, self.gateway, tx_buffers[tx_next]), false); }
+
+static struct net_driver driver = {
+    .counters = &counters,
+    .queue_interrupts = &queue_interrupts,
+    .intx_storm = &intx_storm,
+    .reclaim_tx = reclaim_tx,
+    .tx_room = tx_room,
+    .receive = receive_frames,
+    .work_pending = work_pending,
+    .send_gateway_request = send_gateway_request,
+};
 
 /* ---- set-up ---------------------------------------------------------------- */
 
@@ -388,16 +291,13 @@ static bool check_mac(void) {
     for (int i = 0; i < 4; i++) self.mac[i] = (uint8_t)(ral >> (8 * i));
     self.mac[4] = (uint8_t)rah;
     self.mac[5] = (uint8_t)(rah >> 8);
-    char text[40];
-    uint8_t wanted[6];
-    bool given = cmdline_value("net-mac", text, sizeof text);
     bool ok = (rah & E1000_RAH_AV) && read_ok && !memcmp(eeprom_mac, self.mac, 6) &&
-              (!given || (net_parse_mac(text, wanted) && !memcmp(wanted, self.mac, 6)));
+              net_mac_as_wanted(&options, self.mac);
     return tap_check(ok, "MAC: RAL0/RAH0 (AV set) = EEPROM words 0-2 = net-mac",
                      "RA %02x:%02x:%02x:%02x:%02x:%02x (AV %u), EEPROM %02x:%02x:%02x:%02x:%02x:%02x, want %s",
                      self.mac[0], self.mac[1], self.mac[2], self.mac[3], self.mac[4], self.mac[5],
                      (unsigned)(rah >> 31), eeprom_mac[0], eeprom_mac[1], eeprom_mac[2], eeprom_mac[3], eeprom_mac[4],
-                     eeprom_mac[5], given ? text : "any");
+                     eeprom_mac[5], options.mac_text);
 }
 
 static bool check_link(void) {
@@ -496,39 +396,22 @@ static void read_statistics(uint32_t out[4]) {
 
 /* ---- results --------------------------------------------------------------- */
 
-static void report(bool finished, bool stuck, unsigned timeout_seconds, unsigned bad_expected) {
+static void report(bool finished, bool stuck) {
     const struct net_counters *c = &counters;
+    const struct net_loop_stats *loop = &driver.stats;
     uint32_t stats[4];
     read_statistics(stats);
-    tap_diag("%u frames: %u ARP replies, %u ICMP echo replies, %u UDP echoes, %u ignored, %u malformed", c->frames,
-             c->arp_replies, c->icmp_replies, c->udp_echoes, c->ignored, c->malformed);
+    net_report_counters(c);
     tap_diag("rx: %u descriptors, %u under 60 bytes; status IXSM %u, IPCS %u, TCPCS %u; errors IPE %u, TCPE %u",
              seen.rx_done, seen.rx_short, seen.rx_ixsm, seen.rx_ipcs, seen.rx_tcpcs, seen.rx_ipe, seen.rx_tcpe);
     tap_diag("tx: %u packets (%u with checksum insertion, %u plain), %u completed, %u sleeps waiting for room", seen.tx_packets,
-             seen.tx_offloaded, seen.tx_plain, seen.tx_completed, seen.tx_full_waits);
+             seen.tx_offloaded, seen.tx_plain, seen.tx_completed, loop->tx_sleeps);
     tap_diag("interrupts: %u RXT0, %u TXDW, %u LSC, %u RXO, %u with ICR 0; %u wake-ups from HLT, %u frames found "
              "after one with no rx/tx interrupt; %u ticks",
-             rx_interrupts, tx_interrupts, lsc_interrupts, overrun_interrupts, empty_interrupts, seen.wake_ups,
-             seen.frames_without_interrupt, ticks);
+             rx_interrupts, tx_interrupts, lsc_interrupts, overrun_interrupts, empty_interrupts, loop->wake_ups,
+             loop->frames_without_interrupt, net_ticks);
     tap_diag("statistics: GPRC %u, GPTC %u, MPC %u, RNBC %u", stats[0], stats[1], stats[2], stats[3]);
-    tap_check(finished, "end-of-run datagram received", "%s",
-              stuck ? "no transmit descriptor completed for the silence timeout"
-              : intx_storm ? "INTx storm: pin masked"
-                           : "no frame for the silence timeout");
-    if (!finished && !stuck && !intx_storm) tap_diag("silence timeout was %u s", timeout_seconds);
-    char name[64];
-    snprintf(name, sizeof name, "frames received %u", c->frames);
-    tap_check(c->frames > 0 && c->udp_echoes > 0, name, "%u UDP echoes", c->udp_echoes);
-    if (expect_ping)
-        tap_check(c->arp_replies > 0 && c->icmp_replies > 0, "ARP requests and ICMP echo requests answered",
-                  "%u ARP, %u ICMP replies", c->arp_replies, c->icmp_replies);
-    else
-        tap_check(c->icmp_replies == 0, "no ICMP echo requests (net-ping=0: the host sends none)", "%u ICMP replies",
-                  c->icmp_replies);
-    unsigned bad = c->bad_ip_checksums + c->bad_l4_checksums;
-    snprintf(name, sizeof name, "bad checksums %u", bad);
-    tap_check(bad == bad_expected, name, "want %u: %u IPv4 header, %u ICMP/UDP", bad_expected, c->bad_ip_checksums,
-              c->bad_l4_checksums);
+    net_report_traffic(&driver, &options, finished, stuck, "no transmit descriptor completed for the silence timeout");
     tap_check(c->malformed == 0 && seen.rx_no_eop == 0 && seen.rx_bad_length == 0 && seen.rx_frame_errors == 0,
               "rx descriptors: DD with EOP, length 14..1514, no frame errors; no malformed frames",
               "%u without EOP, %u bad lengths, %u with frame errors, %u malformed", seen.rx_no_eop,
@@ -542,26 +425,18 @@ static void report(bool finished, bool stuck, unsigned timeout_seconds, unsigned
     tap_check(seen.tx_offloaded > 0 && seen.tx_plain > 0,
               "UDP echoes sent both with TXSM|IXSM checksum insertion and with legacy descriptors",
               "%u offloaded, %u plain", seen.tx_offloaded, seen.tx_plain);
-    bool interrupts_ok = rx_interrupts > 0 && tx_interrupts > 0 && seen.frames_without_interrupt * 10 <= c->frames;
+    bool interrupts_ok = rx_interrupts > 0 && tx_interrupts > 0 && net_frames_found_by_interrupts(&driver);
     tap_check(interrupts_ok, "completions raised INTx (RXT0, TXDW)",
               "%u RXT0, %u TXDW, %u of %u frames without one", rx_interrupts, tx_interrupts,
-              seen.frames_without_interrupt, c->frames);
-}
-
-/* A decimal "key=N" from the command line, or `fallback`. */
-static unsigned cmdline_number(const char *key, unsigned fallback) {
-    char text[12];
-    if (!cmdline_value(key, text, sizeof text) || text[0] < '0' || text[0] > '9') return fallback;
-    unsigned value = 0;
-    for (const char *p = text; *p >= '0' && *p <= '9' && value < 100000; p++) value = value * 10 + (unsigned)(*p - '0');
-    return value;
+              loop->frames_without_interrupt, c->frames);
 }
 
 static void reset_state(void) {
     counters = (struct net_counters){0};
     memset(&seen, 0, sizeof seen);
+    driver.stats = (struct net_loop_stats){0};
     rx_interrupts = tx_interrupts = lsc_interrupts = queue_interrupts = empty_interrupts = 0;
-    overrun_interrupts = ticks = 0;
+    overrun_interrupts = 0;
     intx_storm = false;
 }
 
@@ -583,7 +458,7 @@ static void reset_at_end(void) {
               reset ? "cleared" : "stuck", rctl, tctl);
 }
 
-static void run(unsigned timeout_seconds, unsigned bad_expected, const char *gateway) {
+static void run(void) {
     bool reset = e1000_reset(&nic);
     if (!tap_check(reset, "reset: CTRL.RST clears", "CTRL %08x", e1000_read(&nic, E1000_CTRL))) return;
     uint32_t stats[4];
@@ -591,48 +466,24 @@ static void run(unsigned timeout_seconds, unsigned bad_expected, const char *gat
     bool mac_ok = check_mac();
     bool link_ok = check_link();
     if (!mac_ok || !link_ok || !connect_interrupts()) return;
-    bool ticking = start_ticks();
-    if (tap_check(ticking, "RTC 2 Hz tick running (wakes the idle loop)", "no periodic interrupt in 3 s") &&
-        start_rings()) {
+    if (net_tick_start() && start_rings()) {
         /* Frames the host sent before the rings were up (a fresh TAP's IPv6
          * chatter) may be counted here; the report's counts are for serving. */
         uint32_t early[4];
         read_statistics(early);
         tap_diag("statistics at start: GPRC %u, GPTC %u, MPC %u, RNBC %u", early[0], early[1], early[2], early[3]);
         bool stuck = false;
-        if (gateway) {
-            bool resolved = resolve_gateway(&stuck);
-            const uint8_t *m = counters.gateway_mac;
-            tap_check(resolved, "ARP request for the gateway answered (net-gw)", "no reply from %s to %u requests",
-                      gateway, GATEWAY_ATTEMPTS);
-            if (resolved)
-                tap_diag("gateway %s is at %02x:%02x:%02x:%02x:%02x:%02x", gateway, m[0], m[1], m[2], m[3], m[4],
-                         m[5]);
-        }
-        tap_diag("ready: ip %u.%u.%u.%u mac %02x:%02x:%02x:%02x:%02x:%02x", self.ip[0], self.ip[1], self.ip[2],
-                 self.ip[3], self.mac[0], self.mac[1], self.mac[2], self.mac[3], self.mac[4], self.mac[5]);
-        bool finished = !stuck && serve(timeout_seconds * TICKS_PER_SECOND, &stuck);
-        report(finished, stuck, timeout_seconds, bad_expected);
+        bool finished = net_run(&driver, &options, &self, &stuck);
+        report(finished, stuck);
     }
     disconnect_interrupts();
-    stop_ticks();
+    net_tick_stop();
     reset_at_end();
 }
 
 void suite_e1000(void) {
     reset_state();
-    char ip_text[24] = "10.0.2.15";
-    cmdline_value("net-ip", ip_text, sizeof ip_text);
-    if (!tap_check(net_parse_ip(ip_text, self.ip), "net-ip is a dotted quad", "'%s'", ip_text)) return;
-    unsigned timeout_seconds = cmdline_number("net-timeout", DEFAULT_TIMEOUT_SECONDS);
-    if (timeout_seconds == 0) timeout_seconds = DEFAULT_TIMEOUT_SECONDS;
-    unsigned bad_expected = cmdline_number("net-bad", 0);
-    expect_ping = cmdline_number("net-ping", 1) != 0;
-    char gw_text[24] = "";
-    bool gateway_given = cmdline_value("net-gw", gw_text, sizeof gw_text);
-    memset(self.gateway, 0, sizeof self.gateway);
-    if (gateway_given && !tap_check(net_parse_ip(gw_text, self.gateway), "net-gw is a dotted quad", "'%s'", gw_text))
-        return;
+    if (!net_read_options(&self, &options)) return;
 
     if (!tap_check(e1000_find(&nic), "e1000 8086:100e on bus 0", "not found")) return;
     char why[120] = "";
@@ -640,6 +491,6 @@ void suite_e1000(void) {
     tap_diag("%02x.%x, BAR0 %08x (%u KiB), interrupt line %u", (unsigned)nic.dev, (unsigned)nic.fn,
              (unsigned)nic.mmio, (unsigned)(nic.mmio_bytes >> 10), nic.interrupt_line);
     if (tap_check(mapped, "BAR0: a memory BAR of 128+ KiB below 4 GiB; memory decode and bus master on", "%s", why))
-        run(timeout_seconds, bad_expected, gateway_given ? gw_text : NULL);
+        run();
     e1000_unmap(&nic);
 }

@@ -187,42 +187,18 @@ static struct completion blk_io(uint32_t type, uint64_t sector, void *data, uint
 
 /* ---- set-up ---------------------------------------------------------- */
 
-static bool check_interrupt_resources(void) {
-    if (use_msix) {
-        bool ok = device.msix_cap && device.msix_entries >= 2 && device.msix_table;
-        return tap_check(ok, "MSI-X capability with 2+ entries in a memory BAR", "cap %02x, %u entries, table %08x",
-                         device.msix_cap, (unsigned)device.msix_entries, (unsigned)device.msix_table);
-    }
-    uint8_t line = device.interrupt_line;
-    bool ok = line != 0 && line != 0xFF && ioapic_route_gsi(line, INTX_VECTOR, true, false);
-    ioapic_mask_gsi(line);
-    return tap_check(ok, "Interrupt Line names an IOAPIC input", "line %u, IOAPIC GSIs %u-%u", line,
-                     platform.ioapic_gsi_base, platform.ioapic_gsi_base + ioapic_pin_count() - 1);
-}
+/* MSI-X: config changes on entry 0, the queue on entry 1; or INTx. */
+static const struct virtio_msix_route msix_routes[] = {
+    {MSIX_CONFIG_ENTRY, CONFIG_VECTOR, msix_config_handler},
+    {MSIX_QUEUE_ENTRY, QUEUE_VECTOR, msix_queue_handler},
+};
 
-static void connect_interrupts(void) {
-    if (use_msix) {
-        interrupt_set_handler(QUEUE_VECTOR, msix_queue_handler);
-        interrupt_set_handler(CONFIG_VECTOR, msix_config_handler);
-        msix_program_entry(&device, MSIX_CONFIG_ENTRY, CONFIG_VECTOR);
-        msix_program_entry(&device, MSIX_QUEUE_ENTRY, QUEUE_VECTOR);
-        msix_set_enabled(&device, true);
-    } else {
-        if (device.msix_cap) msix_set_enabled(&device, false);
-        interrupt_set_handler(INTX_VECTOR, intx_handler);
-        ioapic_route_gsi(device.interrupt_line, INTX_VECTOR, true, false);
-    }
-}
-
-static void disconnect_interrupts(void) {
-    if (use_msix) {
-        if (device.msix_cap) msix_set_enabled(&device, false);
-        interrupt_set_handler(QUEUE_VECTOR, NULL);
-        interrupt_set_handler(CONFIG_VECTOR, NULL);
-    } else {
-        ioapic_mask_gsi(device.interrupt_line);
-        interrupt_set_handler(INTX_VECTOR, NULL);
-    }
+static struct virtio_interrupts interrupts(void) {
+    return (struct virtio_interrupts){.use_msix = use_msix,
+                                      .routes = msix_routes,
+                                      .route_count = sizeof msix_routes / sizeof msix_routes[0],
+                                      .intx_vector = INTX_VECTOR,
+                                      .intx_handler = intx_handler};
 }
 
 /* Initialisation (3.1.1): reset, ACKNOWLEDGE, DRIVER, features,
@@ -232,18 +208,10 @@ static uint64_t initialise(bool expect_ro) {
     bool reset = virtio_reset(&device);
     tap_check(reset, "reset: device status reads 0", "status %02x", virtio_get_status(&device));
     if (!reset) return 0;
-    virtio_set_status(&device, VIRTIO_STATUS_ACKNOWLEDGE);
-    virtio_set_status(&device, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-
-    uint64_t offered = virtio_device_features(&device);
     uint64_t wanted = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_BLK_F_RO) | BIT(VIRTIO_BLK_F_FLUSH) |
                       BIT(VIRTIO_BLK_F_DISCARD) | BIT(VIRTIO_BLK_F_WRITE_ZEROES);
-    uint64_t features = offered & wanted;
-    virtio_set_driver_features(&device, features);
-    virtio_set_status(&device, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-    uint8_t status = virtio_get_status(&device);
-    tap_diag("features offered %08x%08x, accepted %08x%08x", (unsigned)(offered >> 32), (unsigned)offered,
-             (unsigned)(features >> 32), (unsigned)features);
+    uint64_t offered, features;
+    uint8_t status = virtio_negotiate_features(&device, wanted, &offered, &features);
     bool negotiated = (offered & BIT(VIRTIO_F_VERSION_1)) && (status & VIRTIO_STATUS_FEATURES_OK);
     tap_check(negotiated, "VERSION_1 offered and FEATURES_OK accepted", "offered %08x%08x, status %02x",
               (unsigned)(offered >> 32), (unsigned)offered, status);
@@ -498,14 +466,15 @@ void suite_virtio_blk(void) {
     bool mapped = virtio_pci_map(&device, why, sizeof why);
     print_device();
     tap_check(mapped, "common/notify/ISR/device capabilities inside their BARs", "%s", why);
-    if (mapped && check_interrupt_resources()) {
-        connect_interrupts();
+    const struct virtio_interrupts irq = interrupts();
+    if (mapped && virtio_check_interrupt_resources(&device, &irq)) {
+        virtio_connect_interrupts(&device, &irq);
         uint64_t features = initialise(read_only);
         uint64_t capacity = features ? check_capacity() : 0;
         if (capacity) run_requests(features, capacity, read_only);
         bool reset = virtio_reset(&device);
         tap_check(reset, "reset at the end: device status reads 0", "status %02x", virtio_get_status(&device));
-        disconnect_interrupts();
+        virtio_disconnect_interrupts(&device, &irq);
     }
     virtio_pci_unmap(&device);
 }

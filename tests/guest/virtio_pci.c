@@ -5,6 +5,7 @@
 #include "console.h"
 #include "interrupts.h"
 #include "platform.h"
+#include "tap.h"
 
 /* virtio_pci_cap (4.1.4) field offsets and cfg_type values. */
 #define VIRTIO_CAP_LEN 2
@@ -262,6 +263,19 @@ void virtio_set_driver_features(const struct virtio_pci_device *d, uint64_t feat
     mmio_write32(common(d, COMMON_DRIVER_FEATURE), (uint32_t)(features >> 32));
 }
 
+uint8_t virtio_negotiate_features(const struct virtio_pci_device *d, uint64_t wanted, uint64_t *offered,
+                                  uint64_t *accepted) {
+    virtio_set_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
+    virtio_set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    *offered = virtio_device_features(d);
+    *accepted = *offered & wanted;
+    virtio_set_driver_features(d, *accepted);
+    virtio_set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    tap_diag("features offered %08x%08x, accepted %08x%08x", (unsigned)(*offered >> 32), (unsigned)*offered,
+             (unsigned)(*accepted >> 32), (unsigned)*accepted);
+    return virtio_get_status(d);
+}
+
 uint16_t virtio_set_config_vector(const struct virtio_pci_device *d, uint16_t vector) {
     mmio_write16(common(d, COMMON_CONFIG_MSIX_VECTOR), vector);
     return mmio_read16(common(d, COMMON_CONFIG_MSIX_VECTOR));
@@ -358,6 +372,41 @@ void msix_set_enabled(const struct virtio_pci_device *d, bool enabled) {
     control &= (uint16_t) ~(MSIX_CONTROL_ENABLE | MSIX_CONTROL_FUNCTION_MASK);
     if (enabled) control |= MSIX_CONTROL_ENABLE;
     pci_write16(0, d->dev, d->fn, d->msix_cap + MSIX_CONTROL, control);
+}
+
+bool virtio_check_interrupt_resources(const struct virtio_pci_device *d, const struct virtio_interrupts *irq) {
+    if (irq->use_msix) {
+        bool ok = d->msix_cap && d->msix_entries >= 2 && d->msix_table;
+        return tap_check(ok, "MSI-X capability with 2+ entries in a memory BAR", "cap %02x, %u entries, table %08x",
+                         d->msix_cap, (unsigned)d->msix_entries, (unsigned)d->msix_table);
+    }
+    uint8_t line = d->interrupt_line;
+    bool ok = line != 0 && line != 0xFF && ioapic_route_gsi(line, irq->intx_vector, true, false);
+    ioapic_mask_gsi(line);
+    return tap_check(ok, "Interrupt Line names an IOAPIC input", "line %u, IOAPIC GSIs %u-%u", line,
+                     platform.ioapic_gsi_base, platform.ioapic_gsi_base + ioapic_pin_count() - 1);
+}
+
+void virtio_connect_interrupts(const struct virtio_pci_device *d, const struct virtio_interrupts *irq) {
+    if (irq->use_msix) {
+        for (unsigned i = 0; i < irq->route_count; i++) interrupt_set_handler(irq->routes[i].vector, irq->routes[i].handler);
+        for (unsigned i = 0; i < irq->route_count; i++) msix_program_entry(d, irq->routes[i].entry, irq->routes[i].vector);
+        msix_set_enabled(d, true);
+    } else {
+        if (d->msix_cap) msix_set_enabled(d, false);
+        interrupt_set_handler(irq->intx_vector, irq->intx_handler);
+        ioapic_route_gsi(d->interrupt_line, irq->intx_vector, true, false);
+    }
+}
+
+void virtio_disconnect_interrupts(const struct virtio_pci_device *d, const struct virtio_interrupts *irq) {
+    if (irq->use_msix) {
+        if (d->msix_cap) msix_set_enabled(d, false);
+        for (unsigned i = 0; i < irq->route_count; i++) interrupt_set_handler(irq->routes[i].vector, NULL);
+    } else {
+        ioapic_mask_gsi(d->interrupt_line);
+        interrupt_set_handler(irq->intx_vector, NULL);
+    }
 }
 
 bool virtq_submit(struct virtq *q, const struct virtq_buffer *buffers, unsigned count) {

@@ -119,6 +119,12 @@ void virtio_set_status(const struct virtio_pci_device *d, uint8_t status);
 bool virtio_reset(const struct virtio_pci_device *d);
 uint64_t virtio_device_features(const struct virtio_pci_device *d);
 void virtio_set_driver_features(const struct virtio_pci_device *d, uint64_t features);
+/* Initialisation after the reset (3.1.1 steps 2-6): ACKNOWLEDGE, DRIVER,
+ * the offered features that are also `wanted` accepted, FEATURES_OK; the
+ * offer and the acceptance printed as a diagnostic. Returns the device
+ * status read back (FEATURES_OK stays set only if the device agrees). */
+uint8_t virtio_negotiate_features(const struct virtio_pci_device *d, uint64_t wanted, uint64_t *offered,
+                                  uint64_t *accepted);
 /* Writes config_msix_vector and returns what the device reads back
  * (VIRTIO_MSI_NO_VECTOR: refused, 4.1.5.1.2). */
 uint16_t virtio_set_config_vector(const struct virtio_pci_device *d, uint16_t vector);
@@ -148,6 +154,36 @@ bool virtio_queue_setup_rings(const struct virtio_pci_device *d, struct virtq *q
  * APIC (fixed delivery, physical destination, edge). */
 void msix_program_entry(const struct virtio_pci_device *d, uint32_t entry, uint8_t vector);
 void msix_set_enabled(const struct virtio_pci_device *d, bool enabled);
+
+/* One MSI-X table entry a driver uses: the vector it sends, and the
+ * handler of that vector. */
+struct virtio_msix_route {
+    uint16_t entry;
+    uint8_t vector;
+    void (*handler)(void);
+};
+
+/* How a driver takes its interrupts: by MSI-X through `routes`, or by INTx
+ * on `intx_vector` (the IOAPIC input named by the Interrupt Line, level,
+ * active high). */
+struct virtio_interrupts {
+    bool use_msix;
+    const struct virtio_msix_route *routes;
+    unsigned route_count;
+    uint8_t intx_vector;
+    void (*intx_handler)(void);
+};
+
+/* A TAP check that the resources for irq->use_msix exist: an MSI-X
+ * capability with 2+ entries whose table lies in a memory BAR, or an
+ * Interrupt Line that names an IOAPIC input (routed, then masked again). */
+bool virtio_check_interrupt_resources(const struct virtio_pci_device *d, const struct virtio_interrupts *irq);
+/* Installs the handlers, then programs the routes' MSI-X entries and
+ * enables MSI-X; or, for INTx, disables MSI-X and routes the pin. */
+void virtio_connect_interrupts(const struct virtio_pci_device *d, const struct virtio_interrupts *irq);
+/* Undoes virtio_connect_interrupts: MSI-X off or the pin masked, handlers
+ * removed. */
+void virtio_disconnect_interrupts(const struct virtio_pci_device *d, const struct virtio_interrupts *irq);
 
 /* Puts buffers[0..count-1] into descriptors 0..count-1 as one chain, makes
  * it available and notifies the device. False (nothing sent) when the chain

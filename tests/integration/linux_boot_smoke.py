@@ -83,12 +83,12 @@ def is_pvm_host():
     return os.path.exists("/sys/module/kvm_pvm")
 
 
-def build_guest(script, guest_dir):
+def build_guest(script, guest_dir, flavour="cloud"):
     """bzImage and initramfs paths; one builder at a time per directory."""
     os.makedirs(guest_dir, exist_ok=True)
     with open(os.path.join(guest_dir, ".keel-guest-image.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        result = subprocess.run(["bash", script, guest_dir], stdin=subprocess.DEVNULL, capture_output=True,
+        result = subprocess.run(["bash", script, guest_dir, "--flavour", flavour], stdin=subprocess.DEVNULL, capture_output=True,
                                 text=True, timeout=RUNNER_TIMEOUT)
     output = result.stdout + result.stderr
     if result.returncode != 0:
@@ -237,13 +237,15 @@ def main():
     parser.add_argument("--guest-dir", required=True)
     parser.add_argument("--mode", choices=["smoke", "missing-line", "virtio-blk", "net"], default="smoke")
     parser.add_argument("--model", choices=sorted(NET_DRIVER), default="virtio", help="the NIC, for --mode net")
+    parser.add_argument("--flavour", choices=["cloud", "generic"], default="cloud",
+                        help="the Debian kernel flavour (e1000 is only in generic)")
     args = parser.parse_args()
     try:
         if args.mode in ("virtio-blk", "net") and is_pvm_host():
             raise Skip("PVM host (/sys/module/kvm_pvm): a stock kernel stops in early boot before the "
                        "initramfs; this test needs a VT-x/AMD-V host")
         require_kvm()
-        kernel, initrd = build_guest(args.guest_script, args.guest_dir)
+        kernel, initrd = build_guest(args.guest_script, args.guest_dir, args.flavour)
         with tempfile.TemporaryDirectory(prefix="keel-linux-boot-") as workdir:
             if args.mode == "smoke":
                 check_smoke(args.keel, kernel, initrd, workdir)

@@ -52,8 +52,8 @@ import subprocess
 import sys
 import time
 
-from integration_common import SKIP, Failure, Skip, require_kvm
-from run_probe import DEBUG_EXIT_PORT, GuestProcess, check_tap
+from integration_common import Failure, Skip, require_kvm, run_and_report
+from run_probe import DEBUG_EXIT_PORT, GuestProcess, check_tap, guest_value
 
 GUEST_IP = "10.0.2.15"
 HOST_CIDR = "10.0.2.2/24"
@@ -292,12 +292,6 @@ def vmm_command(args, cmdline):
             f"virtio-net-pci,netdev=n0,disable-legacy=on,disable-modern=off,mac={GUEST_MAC},romfile="]
 
 
-def guest_value(args, status):
-    if args.vmm == "keel":
-        return status
-    return status >> 1 if status > 0 and status & 1 else None
-
-
 def ping(namespace, timings):
     started = time.monotonic()
     try:
@@ -469,19 +463,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if args.vmm == "keel" and not args.keel:
         parser.error("--keel is required with --vmm keel")
-    try:
-        run_test(args)
-    except Skip as reason:
-        print(f"SKIPPED: {reason}")
-        return SKIP
-    except Failure as reason:
-        print(f"FAILED: {reason}")
-        return 1
-    except subprocess.TimeoutExpired as expired:
-        print(f"FAILED: timed out: {' '.join(map(str, expired.cmd))}")
-        return 1
-    print("PASSED")
-    return 0
+    return run_and_report(run_test, args)
 
 
 if __name__ == "__main__":

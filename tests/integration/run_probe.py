@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 
-from integration_common import SKIP, Failure, Skip, require_kvm
+from integration_common import Failure, Skip, require_kvm, run_and_report
 
 DEBUG_EXIT_PORT = "0x501"
 READY_PATTERN = "i8042-inject: ready"  # the guest prints "# i8042-inject: ready"
@@ -378,16 +378,7 @@ def main():
         parser.error("--probe is required")
     modes = {"suite": run_suite, "unknown-suite": run_unknown_suite, "missing-kernel": run_missing_kernel,
              "demo": run_demo, "disk": run_disk}
-    try:
-        modes[args.mode](args)
-    except Skip as reason:
-        print(f"SKIPPED: {reason}")
-        return SKIP
-    except Failure as reason:
-        print(f"FAILED: {reason}")
-        return 1
-    print("PASSED")
-    return 0
+    return run_and_report(modes[args.mode], args)
 
 
 if __name__ == "__main__":
