@@ -1,6 +1,8 @@
 #include "virtio/blk/blk_request.h"
 
+#include <algorithm>
 #include <climits>
+#include <optional>
 
 #include "virtio/blk/blk_spec.h"
 #include "virtio/core/chain_io.h"
@@ -11,7 +13,7 @@ namespace {
 ParsedRequest finish(ParsedRequest request, uint8_t status) noexcept {
   request.verdict = Verdict::complete;
   request.status = status;
-  request.iov.clear();
+  request.iov_count = 0;
   return request;
 }
 
@@ -29,9 +31,37 @@ std::optional<Gpa> find_status_byte(const DescriptorChain& chain) noexcept {
   return std::nullopt;
 }
 
+// [skip, skip + length) of `buffers` taken as one byte stream, as host
+// iovecs in `out`, one per guest buffer touched. Fails (nullopt) when a
+// piece is larger than `size_max`, when more than min(seg_max, out.size())
+// pieces are needed, or when a piece is not inside one guest RAM region.
+std::optional<size_t> data_iovecs(const GuestMemory& memory, std::span<const GuestBuffer> buffers, uint64_t skip,
+                                  uint64_t length, const RequestLimits& limits, std::span<iovec> out) noexcept {
+  const size_t max_pieces = std::min<size_t>(limits.seg_max, out.size());
+  size_t count = 0;
+  for (const GuestBuffer& buffer : buffers) {
+    if (length == 0) break;
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    const uint64_t piece = std::min<uint64_t>(buffer.length - skip, length);
+    if (piece > limits.size_max || count == max_pieces) return std::nullopt;
+    auto address = checked_add(buffer.address, skip);
+    if (!address) return std::nullopt;
+    auto span = memory.host_span(*address, piece);
+    if (!span) return std::nullopt;
+    out[count++] = iovec{span->data(), span->size()};
+    length -= piece;
+    skip = 0;
+  }
+  if (length != 0) return std::nullopt;  // cannot happen: the lengths were taken from the chain
+  return count;
+}
+
 // Read / write: the data buffers as host iovecs.
 ParsedRequest parse_data(const GuestMemory& memory, const DescriptorChain& chain, const RequestLimits& limits,
-                         const RequestHeader& header, ParsedRequest request) noexcept {
+                         const RequestHeader& header, ParsedRequest request, std::span<iovec> iov_storage) noexcept {
   bool is_read = request.operation == Operation::read;
   // IN: data is the writable half before the status byte; OUT: the readable
   // half after the header. Anything else in the chain is ignored.
@@ -41,13 +71,17 @@ ParsedRequest parse_data(const GuestMemory& memory, const DescriptorChain& chain
     return finish(std::move(request), status::kIoErr);
   }
   if (length == 0) return finish(std::move(request), status::kOk);
-  auto iov = is_read ? host_iovecs(memory, chain.writable, 0, length)
-                     : host_iovecs(memory, chain.readable, sizeof(RequestHeader), length);
-  // IOV_MAX: preadv/pwritev (and io_uring's readv) refuse more segments.
-  if (!iov || iov->size() > IOV_MAX) return finish(std::move(request), status::kIoErr);
+  // More segments than seg_max or one larger than size_max: the driver
+  // ignored what we advertised (5.2.4). The spec names no status for it;
+  // IOERR, as for any request we cannot carry out. (seg_max is below
+  // IOV_MAX, which preadv/pwritev and io_uring's readv also demand.)
+  static_assert(IOV_MAX >= 1024);
+  auto count = is_read ? data_iovecs(memory, chain.writable, 0, length, limits, iov_storage)
+                       : data_iovecs(memory, chain.readable, sizeof(RequestHeader), length, limits, iov_storage);
+  if (!count) return finish(std::move(request), status::kIoErr);
   request.offset = header.sector << kSectorShift;
   request.length = length;
-  request.iov = std::move(*iov);
+  request.iov_count = *count;
   request.verdict = Verdict::execute;
   return request;
 }
@@ -90,8 +124,8 @@ ParsedRequest parse_segment(const GuestMemory& memory, const DescriptorChain& ch
 
 }  // namespace
 
-ParsedRequest parse_request(const GuestMemory& memory, const DescriptorChain& chain,
-                            const RequestLimits& limits) noexcept {
+ParsedRequest parse_request(const GuestMemory& memory, const DescriptorChain& chain, const RequestLimits& limits,
+                            std::span<iovec> iov_storage) noexcept {
   ParsedRequest request;
   // A chain without a whole header or without a status byte cannot carry a
   // request or an answer: the driver broke 5.2.6.1. Give it back unexecuted.
@@ -106,12 +140,12 @@ ParsedRequest parse_request(const GuestMemory& memory, const DescriptorChain& ch
   switch (header.type) {
     case request_type::kIn:
       request.operation = Operation::read;
-      return parse_data(memory, chain, limits, header, std::move(request));
+      return parse_data(memory, chain, limits, header, std::move(request), iov_storage);
     case request_type::kOut:
       request.operation = Operation::write;
       // 5.2.6.2: IOERR for a write to a read-only device, and no data written.
       if (limits.readonly) return finish(std::move(request), status::kIoErr);
-      return parse_data(memory, chain, limits, header, std::move(request));
+      return parse_data(memory, chain, limits, header, std::move(request), iov_storage);
     case request_type::kFlush:
       // Executed even if FLUSH was not negotiated: syncing is always safe.
       request.operation = Operation::flush;

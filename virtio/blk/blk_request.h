@@ -7,7 +7,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
-#include <vector>
+#include <span>
 
 #include "keel/gpa.h"
 #include "keel/guest_memory.h"
@@ -22,6 +22,11 @@ struct RequestLimits {
   uint64_t negotiated_features = 0;
   uint32_t max_discard_sectors = 0;
   uint32_t max_write_zeroes_sectors = 0;
+  // The advertised seg_max / size_max (5.2.4): a read or write whose data
+  // area spans more buffers, or a buffer larger, is IOERR. Not negotiable
+  // by the driver: they bound what one request can make keel do.
+  uint32_t seg_max = 0;
+  uint32_t size_max = 0;
 };
 
 enum class Operation { read, write, flush, get_id, discard, write_zeroes };
@@ -41,11 +46,14 @@ struct ParsedRequest {
   uint64_t length = 0;             // bytes
   bool may_unmap = false;          // write-zeroes with VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP
   uint64_t data_area = 0;          // writable bytes before the status byte
-  std::vector<iovec> iov;          // read/write: host views of the data buffers
+  size_t iov_count = 0;            // read/write: host views of the data buffers, in iov_storage
 };
 
 // `chain` was validated by Virtqueue::pop() (every buffer inside guest RAM).
-ParsedRequest parse_request(const GuestMemory& memory, const DescriptorChain& chain,
-                            const RequestLimits& limits) noexcept;
+// A read/write's iovecs go into `iov_storage` (no allocation: the caller
+// pre-allocates it, at least limits.seg_max entries; a request needing more
+// is IOERR).
+ParsedRequest parse_request(const GuestMemory& memory, const DescriptorChain& chain, const RequestLimits& limits,
+                            std::span<iovec> iov_storage) noexcept;
 
 }  // namespace keel::virtio::blk

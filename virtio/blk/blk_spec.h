@@ -9,6 +9,7 @@ namespace keel::virtio::blk {
 
 // 5.2.3 Feature bits
 namespace feature {
+inline constexpr uint64_t kSizeMax = 1ull << 1;
 inline constexpr uint64_t kSegMax = 1ull << 2;
 inline constexpr uint64_t kRo = 1ull << 5;
 inline constexpr uint64_t kBlkSize = 1ull << 6;

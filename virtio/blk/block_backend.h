@@ -55,6 +55,12 @@ class BlockBackend {
   virtual void wait(std::vector<BackendCompletion>& out) noexcept = 0;
   // Operations submitted or queued and not yet reaped.
   virtual uint32_t in_flight() const noexcept = 0;
+  // For reset: ask the storage to stop every operation in flight. Best
+  // effort — an operation the kernel cannot stop (a read already copying)
+  // still completes normally; a stopped one completes with -ECANCELED.
+  // Either way each still produces exactly one completion, so the caller
+  // goes on to wait() until in_flight() is 0.
+  virtual void cancel_all() noexcept {}
 };
 
 }  // namespace keel::virtio::blk

@@ -40,6 +40,10 @@ std::unique_ptr<UringBackend> UringBackend::create(DiskImage image, uint32_t ent
   backend->zero_buffer_ = static_cast<std::byte*>(std::aligned_alloc(4096, kZeroBufferBytes));
   if (backend->zero_buffer_ == nullptr) throw std::bad_alloc();
   std::memset(backend->zero_buffer_, 0, kZeroBufferBytes);
+  backend->zero_iov_.assign(kZeroChunkIovecs, iovec{backend->zero_buffer_, kZeroBufferBytes});
+  backend->fallbacks_.resize(entries);
+  backend->free_fallbacks_.reserve(entries);
+  for (uint32_t slot = entries; slot > 0; --slot) backend->free_fallbacks_.push_back(slot - 1);
   return backend;
 }
 
@@ -47,6 +51,7 @@ UringBackend::~UringBackend() {
   // Operations still in flight write into memory we are about to free (or
   // guest RAM): let them finish first.
   std::vector<BackendCompletion> dropped;
+  if (ring_ready_) cancel_all();
   while (ring_ready_ && in_flight_ > 0) wait(dropped);
   if (ring_ready_) io_uring_queue_exit(&ring_);
   if (event_fd_ >= 0) ::close(event_fd_);
@@ -96,26 +101,26 @@ Result<void> UringBackend::flush(uint64_t tag) noexcept {
 }
 
 Result<void> UringBackend::discard(uint64_t tag, uint64_t offset, uint64_t length) noexcept {
-  return start_fallback(tag, Fallback{Stage::discard, offset, length, 0, {}});
+  return start_fallback(Fallback{tag, Stage::discard, offset, length});
 }
 
 Result<void> UringBackend::write_zeroes(uint64_t tag, uint64_t offset, uint64_t length, bool may_unmap) noexcept {
-  return start_fallback(tag, Fallback{may_unmap ? Stage::punch_hole : Stage::zero_range, offset, length, 0, {}});
+  return start_fallback(Fallback{tag, may_unmap ? Stage::punch_hole : Stage::zero_range, offset, length});
 }
 
-Result<void> UringBackend::start_fallback(uint64_t tag, Fallback fallback) noexcept {
-  auto [it, inserted] = fallbacks_.try_emplace(tag, std::move(fallback));
-  if (!inserted) return fail(Errc::invalid_argument, "tag already in flight");
-  auto started = start_stage(tag, it->second);
-  if (!started) {
-    fallbacks_.erase(it);
-    return started;
-  }
+Result<void> UringBackend::start_fallback(Fallback fallback) noexcept {
+  if (free_fallbacks_.empty()) return fail(Errc::io_error, "too many discard / write-zeroes operations in flight");
+  const uint32_t slot = free_fallbacks_.back();
+  fallbacks_[slot] = fallback;
+  auto started = start_stage(slot);
+  if (!started) return started;  // the slot stays free
+  free_fallbacks_.pop_back();
   ++in_flight_;
   return {};
 }
 
-Result<void> UringBackend::start_stage(uint64_t tag, Fallback& fallback) noexcept {
+Result<void> UringBackend::start_stage(uint32_t slot) noexcept {
+  Fallback& fallback = fallbacks_[slot];
   io_uring_sqe* sqe = next_sqe();
   if (sqe == nullptr) return fail(Errc::io_error, "io_uring submission queue full");
   switch (fallback.stage) {
@@ -130,26 +135,31 @@ Result<void> UringBackend::start_stage(uint64_t tag, Fallback& fallback) noexcep
                               fallback.length);
       break;
     case Stage::write_zeroes: {
-      uint64_t left = std::min<uint64_t>(fallback.length - fallback.done, kZeroBufferBytes * kZeroChunkIovecs);
-      fallback.iov.clear();
-      while (left > 0) {
-        size_t piece = static_cast<size_t>(std::min<uint64_t>(left, kZeroBufferBytes));
-        fallback.iov.push_back(iovec{zero_buffer_, piece});
-        left -= piece;
+      // Whole zero buffers from the shared iovec array (up to 16 MiB per
+      // writev), then the partial tail on its own: nothing to allocate.
+      const uint64_t left = fallback.length - fallback.done;
+      const uint64_t whole = std::min<uint64_t>(left / kZeroBufferBytes, kZeroChunkIovecs);
+      const iovec* iov = zero_iov_.data();
+      unsigned count = static_cast<unsigned>(whole);
+      if (whole == 0) {
+        fallback.tail = iovec{zero_buffer_, static_cast<size_t>(left)};
+        iov = &fallback.tail;
+        count = 1;
       }
-      io_uring_prep_writev(sqe, image_.fd(), fallback.iov.data(), static_cast<unsigned>(fallback.iov.size()),
-                           fallback.offset + fallback.done);
+      io_uring_prep_writev(sqe, image_.fd(), iov, count, fallback.offset + fallback.done);
       break;
     }
   }
-  io_uring_sqe_set_data64(sqe, tag);
+  io_uring_sqe_set_data64(sqe, kFallbackTag | slot);
   return {};
 }
 
-bool UringBackend::advance_fallback(uint64_t tag, int32_t& result) noexcept {
-  auto it = fallbacks_.find(tag);
-  if (it == fallbacks_.end()) return true;  // an ordinary read/write/flush
-  Fallback& fallback = it->second;
+bool UringBackend::advance(uint64_t& tag, int32_t& result) noexcept {
+  if ((tag & kFallbackTag) == 0) return true;  // an ordinary read/write/flush
+  const uint64_t slot = tag & ~kFallbackTag;
+  if (slot >= fallbacks_.size()) return false;  // cannot happen: only we make these tags
+  Fallback& fallback = fallbacks_[slot];
+  tag = fallback.tag;
   // EINVAL too: some file systems answer an unsupported mode that way.
   bool unsupported = result == -EOPNOTSUPP || result == -EINVAL;
   bool retry = false;
@@ -179,12 +189,26 @@ bool UringBackend::advance_fallback(uint64_t tag, int32_t& result) noexcept {
       }
       break;
   }
+  if (retry && fallback.cancelled) {
+    retry = false;
+    result = -ECANCELED;
+  }
   if (retry) {
-    if (start_stage(tag, fallback)) return false;
+    if (start_stage(static_cast<uint32_t>(slot))) return false;
     result = -EIO;
   }
-  fallbacks_.erase(it);
+  free_fallbacks_.push_back(static_cast<uint32_t>(slot));  // never more than `entries`: reserved
   return true;
+}
+
+void UringBackend::cancel_all() noexcept {
+  for (Fallback& fallback : fallbacks_) fallback.cancelled = true;  // free slots are reset when taken
+  if (in_flight_ == 0) return;
+  io_uring_sqe* sqe = next_sqe();
+  if (sqe == nullptr) return;  // best effort: the caller waits anyway
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, kCancelTag);
+  io_uring_submit(&ring_);
 }
 
 void UringBackend::reap(std::vector<BackendCompletion>& out) noexcept {
@@ -198,7 +222,8 @@ void UringBackend::reap(std::vector<BackendCompletion>& out) noexcept {
     uint64_t tag = io_uring_cqe_get_data64(cqe);
     int32_t result = cqe->res;
     io_uring_cqe_seen(&ring_, cqe);
-    if (!advance_fallback(tag, result)) {
+    if (tag == kCancelTag) continue;  // how many it cancelled: those complete on their own
+    if (!advance(tag, result)) {
       resubmitted = true;
       continue;
     }

@@ -6,7 +6,6 @@
 #include <liburing.h>
 
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "virtio/blk/block_backend.h"
@@ -16,7 +15,10 @@ namespace keel::virtio::blk {
 
 class UringBackend final : public BlockBackend {
  public:
-  // `entries`: the most operations in flight at once (the queue size).
+  // `entries`: the most operations in flight at once (the queue size); also
+  // the number of discard / write-zeroes operations that can be in flight
+  // (their state is pre-allocated: nothing allocates per request).
+  // Tags must be below kFirstReservedTag.
   // Throws ConfigError when io_uring cannot be set up (old kernel, seccomp,
   // io_uring_disabled sysctl, RLIMIT_MEMLOCK).
   static std::unique_ptr<UringBackend> create(DiskImage image, uint32_t entries);
@@ -34,6 +36,11 @@ class UringBackend final : public BlockBackend {
   void reap(std::vector<BackendCompletion>& out) noexcept override;
   void wait(std::vector<BackendCompletion>& out) noexcept override;
   uint32_t in_flight() const noexcept override { return in_flight_; }
+  // IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_ANY (every request of
+  // the ring), and no further fallback stages for what is in flight.
+  void cancel_all() noexcept override;
+
+  static constexpr uint64_t kFirstReservedTag = 1ull << 62;
 
   const DiskImage& image() const noexcept { return image_; }
 
@@ -43,28 +50,36 @@ class UringBackend final : public BlockBackend {
   // unmap is allowed) -> ZERO_RANGE -> plain writes of a zero buffer.
   enum class Stage { discard, punch_hole, zero_range, write_zeroes };
   struct Fallback {
-    Stage stage;
-    uint64_t offset;
-    uint64_t length;
+    uint64_t tag = 0;         // the caller's
+    Stage stage = Stage::discard;
+    uint64_t offset = 0;
+    uint64_t length = 0;
     uint64_t done = 0;        // bytes written in Stage::write_zeroes
-    std::vector<iovec> iov;   // the current zero-writing chunk
+    bool cancelled = false;   // cancel_all(): no further stage
+    iovec tail{};             // the last, partial zero-writing piece
   };
+  // A Fallback's SQEs carry kFallbackTag | slot, not the caller's tag.
+  static constexpr uint64_t kFallbackTag = 1ull << 63;
+  static constexpr uint64_t kCancelTag = kFallbackTag | (1ull << 62);  // the cancel SQE's own CQE
 
   UringBackend(DiskImage image) noexcept : image_(std::move(image)) {}
   io_uring_sqe* next_sqe() noexcept;
-  // Records `fallback` under `tag` and queues its first stage.
-  Result<void> start_fallback(uint64_t tag, Fallback fallback) noexcept;
-  Result<void> start_stage(uint64_t tag, Fallback& fallback) noexcept;
-  // Handles one CQE of a Fallback op; true when it finished with `result`.
-  bool advance_fallback(uint64_t tag, int32_t& result) noexcept;
+  // Takes a free slot for `fallback` and queues its first stage.
+  Result<void> start_fallback(Fallback fallback) noexcept;
+  Result<void> start_stage(uint32_t slot) noexcept;
+  // Handles one CQE; true when the operation finished, with the caller's
+  // `tag` and final `result`.
+  bool advance(uint64_t& tag, int32_t& result) noexcept;
 
   DiskImage image_;
   io_uring ring_{};
   bool ring_ready_ = false;
   int event_fd_ = -1;
   uint32_t in_flight_ = 0;
-  std::unordered_map<uint64_t, Fallback> fallbacks_;
-  std::byte* zero_buffer_ = nullptr;  // kZeroBufferBytes, 4 KiB aligned (O_DIRECT)
+  std::vector<Fallback> fallbacks_;       // `entries` slots
+  std::vector<uint32_t> free_fallbacks_;  // indices into fallbacks_
+  std::byte* zero_buffer_ = nullptr;      // kZeroBufferBytes, 4 KiB aligned (O_DIRECT)
+  std::vector<iovec> zero_iov_;           // kZeroChunkIovecs x the whole zero buffer, shared by all
 };
 
 }  // namespace keel::virtio::blk

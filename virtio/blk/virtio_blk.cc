@@ -16,17 +16,17 @@
 namespace keel::virtio::blk {
 namespace {
 
-// Drop the first `count` bytes of `iov` (after a short read or write).
-void advance_iovecs(std::vector<iovec>& iov, uint64_t count) noexcept {
-  size_t consumed = 0;
-  while (consumed < iov.size() && count >= iov[consumed].iov_len) {
-    count -= iov[consumed].iov_len;
-    ++consumed;
+// Drop the first `count` bytes of iov[first, first + size) (after a short
+// read or write).
+void advance_iovecs(iovec* iov, size_t& first, size_t& size, uint64_t count) noexcept {
+  while (size > 0 && count >= iov[first].iov_len) {
+    count -= iov[first].iov_len;
+    ++first;
+    --size;
   }
-  iov.erase(iov.begin(), iov.begin() + static_cast<ptrdiff_t>(consumed));
-  if (!iov.empty() && count > 0) {
-    iov.front().iov_base = static_cast<std::byte*>(iov.front().iov_base) + count;
-    iov.front().iov_len -= count;
+  if (size > 0 && count > 0) {
+    iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + count;
+    iov[first].iov_len -= count;
   }
 }
 
@@ -43,7 +43,18 @@ std::shared_ptr<VirtioBlk> VirtioBlk::open(const DiskSpec& spec, FdPoller& polle
 }
 
 VirtioBlk::VirtioBlk(std::unique_ptr<BlockBackend> backend, BlkOptions options, FdPoller& poller)
-    : backend_(std::move(backend)), options_(std::move(options)), poller_(poller) {
+    : backend_(std::move(backend)),
+      options_(std::move(options)),
+      poller_(poller),
+      slots_(kQueueMaxSize),
+      // Not value-initialised: untouched pages of the 1 MiB cost nothing.
+      iov_pool_(new iovec[size_t{kQueueMaxSize} * kSegMax]) {
+  free_slots_.reserve(kQueueMaxSize);
+  for (size_t slot = kQueueMaxSize; slot > 0; --slot) {
+    slots_[slot - 1].iov = &iov_pool_[(slot - 1) * kSegMax];
+    free_slots_.push_back(static_cast<uint16_t>(slot - 1));
+  }
+  completions_.reserve(kQueueMaxSize);
   // 5.2.6 GET_ID: the serial, zero padded (no terminator when 20 bytes long).
   std::memcpy(id_.data(), options_.serial.data(), std::min(options_.serial.size(), id_.size()));
   poller_.add(backend_->event_fd(), EPOLLIN, [this](uint32_t) { on_completions(); });
@@ -58,7 +69,7 @@ VirtioBlk::~VirtioBlk() {
 uint16_t VirtioBlk::device_type() const noexcept { return kDeviceTypeBlock; }
 
 uint64_t VirtioBlk::device_features() const noexcept {
-  uint64_t features = feature::kSegMax | feature::kBlkSize | feature::kFlush;
+  uint64_t features = feature::kSegMax | feature::kSizeMax | feature::kBlkSize | feature::kFlush;
   // A read-only disk offers RO and none of the commands that change it.
   if (options_.readonly) return features | feature::kRo;
   return features | feature::kDiscard | feature::kWriteZeroes;
@@ -67,8 +78,8 @@ uint64_t VirtioBlk::device_features() const noexcept {
 Config VirtioBlk::make_config() const noexcept {
   Config config{};
   config.capacity = options_.capacity_sectors;
-  // The header and the status byte take two of a chain's descriptors.
-  config.seg_max = kQueueMaxSize - 2;
+  config.size_max = kSizeMax;
+  config.seg_max = kSegMax;
   config.blk_size = kSectorSize;
   config.num_queues = 1;
   config.max_discard_sectors = kMaxDiscardSectors;
@@ -111,34 +122,43 @@ void VirtioBlk::queue_notified(uint16_t queue_index) noexcept {
 
 void VirtioBlk::process_queue(VirtioContext& context, Virtqueue& queue) noexcept {
   bool pushed = false;
-  // Drain with driver notifications off, turn them back on, then look once
-  // more: a chain made available in between would otherwise wait for a
-  // doorbell that never comes (2.7.10).
-  // Starts every chain available now: how many, or -1 when the ring is broken.
-  const auto drain = [&]() -> int {
-    for (int started = 0;; ++started) {
-      auto chain = queue.pop();
-      if (!chain) {
-        context.needs_reset("virtio-blk: bad descriptor chain");
-        return -1;
-      }
-      if (!*chain) return started;
-      pushed |= start_request(context, queue, **chain);
-    }
-  };
   const auto set_notifications = [&](bool enabled) {
     if (queue.set_notifications(enabled)) return true;
     context.needs_reset("virtio-blk: cannot update notification suppression");
+    broken_ = true;
     return false;
   };
-  for (;;) {
-    if (!set_notifications(false) || drain() < 0 || !set_notifications(true)) {
+  // Drain with driver notifications off. When the ring is empty, turn them
+  // back on and look once more: a chain made available in between would
+  // otherwise wait for a doorbell that never comes (2.7.10). When we stop
+  // early they stay off, and someone is sure to come back: reschedule()
+  // for the chain budget, the completion handler for the byte cap.
+  throttled_ = false;
+  bool notifications_on = false;
+  unsigned served = 0;
+  if (!set_notifications(false)) return;
+  while (!broken_) {
+    if (!room_for_a_request()) {
+      throttled_ = true;  // bytes_in_flight_ > 0, so a completion will come
+      break;
+    }
+    if (served == kChainBudget) {
+      context.reschedule(0);  // bounded work per wake-up: the rest after the others
+      break;
+    }
+    auto chain = queue.pop();
+    if (!chain) {
+      context.needs_reset("virtio-blk: bad descriptor chain");
       broken_ = true;
       break;
     }
-    const int late = drain();  // made available while notifications were off
-    if (late < 0) broken_ = true;
-    if (late <= 0) break;
+    if (!*chain) {
+      if (notifications_on || !set_notifications(true)) break;
+      notifications_on = true;
+      continue;
+    }
+    pushed |= start_request(context, queue, **chain);
+    ++served;
   }
   // One system call for the whole batch. On failure the operations stay in
   // the submission queue and go with the next submit (or reset's wait).
@@ -146,13 +166,30 @@ void VirtioBlk::process_queue(VirtioContext& context, Virtqueue& queue) noexcept
     auto decision = log_limiter_.admit();
     if (decision.log) spdlog::warn("virtio-blk: io_uring submit failed; retrying with the next request");
   }
-  if (pushed) context.signal_used(0);
+  if (pushed && !broken_) context.signal_used(0);
+}
+
+bool VirtioBlk::room_for_a_request() const noexcept {
+  return bytes_in_flight_ == 0 ||
+         (bytes_in_flight_ <= options_.max_bytes_in_flight &&
+          kMaxRequestBytes <= options_.max_bytes_in_flight - bytes_in_flight_);
 }
 
 bool VirtioBlk::start_request(VirtioContext& context, Virtqueue& queue, const DescriptorChain& chain) noexcept {
+  // Virtqueue lets no more chains be outstanding than the queue size, so a
+  // slot is always free; answering IOERR otherwise keeps that an assumption
+  // the guest cannot turn into a crash.
+  if (free_slots_.empty()) {
+    if (!queue.push_used(chain.head, 0)) {
+      context.needs_reset("virtio-blk: push_used failed");
+      broken_ = true;
+    }
+    return true;
+  }
+  InFlight& slot = slots_[free_slots_.back()];
   RequestLimits limits{options_.capacity_sectors, options_.readonly, context.negotiated_features(),
-                       kMaxDiscardSectors, kMaxWriteZeroesSectors};
-  ParsedRequest parsed = parse_request(context.memory(), chain, limits);
+                       kMaxDiscardSectors, kMaxWriteZeroesSectors, kSegMax, kSizeMax};
+  ParsedRequest parsed = parse_request(context.memory(), chain, limits, std::span(slot.iov, kSegMax));
   switch (parsed.verdict) {
     case Verdict::malformed: {
       auto decision = log_limiter_.admit();
@@ -178,18 +215,46 @@ bool VirtioBlk::start_request(VirtioContext& context, Virtqueue& queue, const De
              status == status::kOk ? static_cast<uint32_t>(count) + 1 : 1);
     return true;
   }
-  uint64_t tag = next_tag_++;
+  const uint16_t index = free_slots_.back();
+  free_slots_.pop_back();
+  slot.tag = next_sequence_++ << 16 | index;
+  slot.head = chain.head;
+  slot.status_byte = parsed.status_byte;
+  slot.operation = parsed.operation;
+  slot.offset = parsed.offset;
+  slot.remaining = parsed.length;
   // The length of a read fits: a chain carries at most 4 GiB (Virtqueue).
-  uint32_t used = parsed.operation == Operation::read ? static_cast<uint32_t>(parsed.length + 1) : 1;
-  auto [entry, inserted] = in_flight_.emplace(
-      tag, InFlight{chain.head, parsed.status_byte, parsed.operation, parsed.offset, parsed.length, used,
-                    std::move(parsed.iov)});
-  if (!queue_operation(tag, entry->second, parsed)) {
-    in_flight_.erase(entry);
+  slot.used_on_success = parsed.operation == Operation::read ? static_cast<uint32_t>(parsed.length + 1) : 1;
+  slot.iov_first = 0;
+  slot.iov_count = parsed.iov_count;
+  // What touches guest RAM or writes the disk counts against the cap;
+  // discard and flush move no data.
+  const bool moves_data = parsed.operation == Operation::read || parsed.operation == Operation::write ||
+                          parsed.operation == Operation::write_zeroes;
+  slot.charged = moves_data ? parsed.length : 0;
+  bytes_in_flight_ += slot.charged;
+  ++requests_in_flight_;
+  if (!queue_operation(slot, parsed)) {
+    release(slot);
     complete(context, queue, chain.head, parsed.status_byte, status::kIoErr, 1);
     return true;
   }
   return false;
+}
+
+VirtioBlk::InFlight* VirtioBlk::find_slot(uint64_t tag) noexcept {
+  const uint64_t index = tag & 0xFFFF;
+  if (tag == 0 || index >= slots_.size() || slots_[index].tag != tag) return nullptr;
+  return &slots_[index];
+}
+
+void VirtioBlk::release(InFlight& request) noexcept {
+  bytes_in_flight_ -= request.charged;
+  --requests_in_flight_;
+  request.tag = 0;
+  request.charged = 0;
+  // Never more than kQueueMaxSize entries: the capacity was reserved.
+  free_slots_.push_back(static_cast<uint16_t>(&request - slots_.data()));
 }
 
 bool VirtioBlk::write_through() const noexcept {
@@ -197,12 +262,14 @@ bool VirtioBlk::write_through() const noexcept {
   return context == nullptr || (context->negotiated_features() & feature::kFlush) == 0;
 }
 
-bool VirtioBlk::queue_operation(uint64_t tag, InFlight& request, const ParsedRequest& parsed) noexcept {
+bool VirtioBlk::queue_operation(InFlight& request, const ParsedRequest& parsed) noexcept {
+  const uint64_t tag = request.tag;
+  const std::span<const iovec> iov(request.iov + request.iov_first, request.iov_count);
   switch (request.operation) {
     case Operation::read:
-      return backend_->read(tag, request.iov, request.offset).has_value();
+      return backend_->read(tag, iov, request.offset).has_value();
     case Operation::write:
-      return backend_->write(tag, request.iov, request.offset, write_through()).has_value();
+      return backend_->write(tag, iov, request.offset, write_through()).has_value();
     case Operation::flush:
       return backend_->flush(tag).has_value();
     case Operation::discard:
@@ -238,30 +305,30 @@ void VirtioBlk::on_completions() noexcept {
   bool pushed = false;
   bool requeued = false;
   for (const BackendCompletion& completion : completions_) {
-    auto entry = in_flight_.find(completion.tag);
-    if (entry == in_flight_.end()) continue;  // from before a reset: dropped
+    InFlight* request = find_slot(completion.tag);
+    if (request == nullptr) continue;  // from before a reset: dropped
     if (queue == nullptr || broken_) {
-      in_flight_.erase(entry);  // never touch the guest after NEEDS_RESET
+      release(*request);  // never touch the guest after NEEDS_RESET
       continue;
     }
-    InFlight& request = entry->second;
     uint8_t status = status::kOk;
     if (completion.result < 0) {
       status = status::kIoErr;
       auto decision = log_limiter_.admit();
       if (decision.log) spdlog::warn("virtio-blk: I/O error: {}", std::strerror(-completion.result));
-    } else if ((request.operation == Operation::read || request.operation == Operation::write) &&
-               static_cast<uint64_t>(completion.result) < request.remaining) {
+    } else if ((request->operation == Operation::read || request->operation == Operation::write) &&
+               static_cast<uint64_t>(completion.result) < request->remaining) {
       // Short transfer: go on with the rest; no progress at all (the image
       // shrank under us) is an error.
       if (completion.result > 0) {
         auto done = static_cast<uint64_t>(completion.result);
-        advance_iovecs(request.iov, done);
-        request.offset += done;
-        request.remaining -= done;
-        bool again = request.operation == Operation::read
-                         ? backend_->read(completion.tag, request.iov, request.offset).has_value()
-                         : backend_->write(completion.tag, request.iov, request.offset, write_through()).has_value();
+        advance_iovecs(request->iov, request->iov_first, request->iov_count, done);
+        request->offset += done;
+        request->remaining -= done;
+        const std::span<const iovec> rest(request->iov + request->iov_first, request->iov_count);
+        bool again = request->operation == Operation::read
+                         ? backend_->read(request->tag, rest, request->offset).has_value()
+                         : backend_->write(request->tag, rest, request->offset, write_through()).has_value();
         if (again) {
           requeued = true;
           continue;
@@ -269,28 +336,39 @@ void VirtioBlk::on_completions() noexcept {
       }
       status = status::kIoErr;
     }
-    uint32_t used = status == status::kOk ? request.used_on_success : 1;
-    complete(*context, *queue, request.head, request.status_byte, status, used);
-    in_flight_.erase(entry);
+    uint32_t used = status == status::kOk ? request->used_on_success : 1;
+    complete(*context, *queue, request->head, request->status_byte, status, used);
+    release(*request);
     pushed = true;
   }
   completions_.clear();
   if (requeued) (void)backend_->submit();
   if (pushed && !broken_) context->signal_used(0);
+  // Requests left in the ring for the byte cap: room was made, serve them
+  // (at most a budget's worth; process_queue reschedules the rest).
+  if (throttled_ && queue != nullptr && !broken_ && room_for_a_request()) process_queue(*context, *queue);
 }
 
 void VirtioBlk::reset() noexcept {
-  // 'Stop using guest memory before returning': wait for every operation
-  // (a readv may still be writing into guest RAM) and drop the results.
+  // 'Stop using guest memory before returning' (2.4): a readv may still be
+  // writing into guest RAM, and the kernel cannot stop one that has begun
+  // copying. So: cancel whatever has not started yet, then wait for the
+  // rest and drop every result. The wait is bounded by what may be in
+  // flight: max_bytes_in_flight bytes of data and kQueueMaxSize requests.
+  // (Not waiting would need bounce buffers for every read; README.md.)
   // The completion handler may be waiting for the lock we hold; afterwards
-  // it finds an empty ring and no in-flight entries.
+  // it finds no active queue and no slot for what it reaps.
+  if (backend_->in_flight() > 0) backend_->cancel_all();
   while (backend_->in_flight() > 0) {
     backend_->wait(completions_);
     completions_.clear();
   }
-  in_flight_.clear();
+  for (InFlight& request : slots_) {
+    if (request.tag != 0) release(request);
+  }
   active_ = false;
   broken_ = false;
+  throttled_ = false;
 }
 
 }  // namespace keel::virtio::blk

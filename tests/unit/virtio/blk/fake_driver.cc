@@ -46,6 +46,12 @@ uint16_t FakeDriver::add_chain(const std::vector<DriverBuffer>& buffers, bool pu
   return head;
 }
 
+void FakeDriver::make_available(uint16_t head) {
+  put<uint16_t>(host(kAvailRing + 4 + 2ull * (avail_idx_ % size_)), head);
+  ++avail_idx_;
+  publish();
+}
+
 void FakeDriver::publish() {
   std::atomic_thread_fence(std::memory_order_release);
   put<uint16_t>(host(kAvailRing + 2), avail_idx_);

@@ -40,6 +40,9 @@ class FakeDriver {
   uint16_t add_chain(const std::vector<DriverBuffer>& buffers, bool publish = true);
   // Makes every chain added with publish=false available at once.
   void publish();
+  // Makes chain `head` available once more (a hostile driver may offer the
+  // same chain again and again).
+  void make_available(uint16_t head);
   // The next used element the device has written, if any.
   std::optional<UsedElement> next_used();
   uint16_t used_idx() const;
@@ -67,10 +70,12 @@ class FakeContext final : public VirtioContext {
   void signal_used(uint16_t) noexcept override { ++signals; }
   void needs_reset(const char* why) noexcept override { resets.push_back(why); }
   void config_changed() noexcept override {}
+  void reschedule(uint16_t) noexcept override { ++reschedules; }
 
   void set_queue(Virtqueue* queue) { queue_ = queue; }
 
   int signals = 0;
+  int reschedules = 0;
   std::vector<const char*> resets;
 
  private:
