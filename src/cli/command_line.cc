@@ -13,6 +13,7 @@
 
 #include "keel/config_error.h"
 #include "src/cli/regex_check.h"
+#include "src/console/byte_size.h"
 #include "src/console/console_spec.h"
 #include "src/harness/duration.h"
 #include "src/kvm/cpuid.h"
@@ -79,7 +80,11 @@ harness::HarnessOptions build_harness_options(const RunArguments& args, CLI::App
   if (run.count("--timeout") > 0) options.timeout = harness::parse_duration(args.timeout, "--timeout");
   if (run.count("--junit") > 0) options.junit = args.junit;
   if (run.count("--result-json") > 0) options.result_json = args.result_json;
-  if (run.count("--console-log") > 0) options.console_log = args.console_log;
+  if (run.count("--console-log") > 0) {
+    const console::CappedPath log = console::parse_capped_path(args.console_log, "--console-log");
+    options.console_log = log.path;
+    options.console_log_max_size = log.max_size;
+  }
   return options;
 }
 
@@ -128,32 +133,7 @@ std::string one_line(std::string text) {
 
 }  // namespace
 
-uint64_t parse_memory_size(std::string_view text) {
-  const auto invalid = [&] {
-    return ConfigError(fmt::format("invalid --memory '{}': expected a size like 512M or 4G", text));
-  };
-  uint64_t number = 0;
-  const char* const end = text.data() + text.size();
-  const auto [rest, error] = std::from_chars(text.data(), end, number, 10);
-  if (error == std::errc::result_out_of_range) throw ConfigError(fmt::format("invalid --memory '{}': too large", text));
-  if (error != std::errc() || rest == text.data()) throw invalid();
-  unsigned shift = 20;  // a plain number is MiB
-  if (rest != end) {
-    if (rest + 1 != end) throw invalid();
-    switch (*rest) {
-      case 'K': case 'k': shift = 10; break;
-      case 'M': case 'm': shift = 20; break;
-      case 'G': case 'g': shift = 30; break;
-      case 'T': case 't': shift = 40; break;
-      default: throw invalid();
-    }
-  }
-  if (number == 0) throw ConfigError(fmt::format("invalid --memory '{}': the size must not be zero", text));
-  if (number > (std::numeric_limits<uint64_t>::max() >> shift)) {
-    throw ConfigError(fmt::format("invalid --memory '{}': too large", text));
-  }
-  return number << shift;
-}
+uint64_t parse_memory_size(std::string_view text) { return console::parse_byte_size(text, "--memory"); }
 
 void parse_memory_backing(std::string_view text, MemoryConfig& memory) {
   constexpr std::string_view kHugetlbfs = "hugetlbfs:";
@@ -238,13 +218,16 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("SPEC")
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  run->add_option("--serial", args.serial, "COM1 backend: stdio, file:PATH, pty, unix:PATH or none")
+  run->add_option("--serial", args.serial,
+                  "COM1 backend: stdio, file:PATH[,max-size=SIZE] (default cap 1G), pty, unix:PATH or none")
       ->type_name("BACKEND")
       ->capture_default_str();
   run->add_option("--log-level", args.log_level, "keel's log level: trace, debug, info, warn, error or off")
       ->type_name("LEVEL")
       ->capture_default_str();
-  run->add_option("--log-file", args.log_file, "Write keel's log to this file instead of stderr")->type_name("PATH");
+  run->add_option("--log-file", args.log_file,
+                  "Append keel's log to this file instead of stderr; at most max-size=SIZE per run (default 1G)")
+      ->type_name("PATH[,max-size=SIZE]");
   run->add_option("--debug-exit-port", args.debug_exit_port, "I/O port of the debug-exit device")
       ->type_name("PORT")
       ->default_str("0x501");
@@ -272,8 +255,9 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("DURATION");
   run->add_option("--junit", args.junit, "Boot test: write a JUnit XML report")->type_name("FILE");
   run->add_option("--result-json", args.result_json, "Boot test: write a JSON result")->type_name("FILE");
-  run->add_option("--console-log", args.console_log, "Write the serial output, timestamped, to this file")
-      ->type_name("FILE");
+  run->add_option("--console-log", args.console_log,
+                  "Write the serial output, timestamped, to this file; at most max-size=SIZE (default 1G)")
+      ->type_name("FILE[,max-size=SIZE]");
 
   ParseOutcome outcome;
   // CLI11 would call both of these "A subcommand is required".
@@ -306,7 +290,11 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
 
   try {
     outcome.log.level = parse_log_level(args.log_level);
-    if (run->count("--log-file") > 0) outcome.log.file = args.log_file;
+    if (run->count("--log-file") > 0) {
+      const console::CappedPath log = console::parse_capped_path(args.log_file, "--log-file");
+      outcome.log.file = log.path;
+      outcome.log.file_max_size = log.max_size;
+    }
     outcome.config = build_config(args, *run);
   } catch (const ConfigError& e) {
     outcome.config.reset();

@@ -18,6 +18,7 @@ namespace keel::cli {
 struct LogOptions {
   spdlog::level::level_enum level = spdlog::level::warn;
   std::optional<std::filesystem::path> file;  // nullopt: stderr
+  uint64_t file_max_size = 1ull << 30;         // --log-file PATH,max-size=SIZE (default 1 GiB)
 };
 
 // Exit statuses of keel itself (the guest decides the others: see README.md).

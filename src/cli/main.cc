@@ -7,11 +7,11 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "keel/config_error.h"
+#include "src/cli/capped_file_sink.h"
 #include "src/cli/command_line.h"
 #include "src/vmm/machine.h"
 
@@ -29,7 +29,8 @@ void set_up_logging(const keel::cli::LogOptions& options) {
   std::shared_ptr<spdlog::logger> logger;
   if (options.file) {
     try {
-      logger = spdlog::basic_logger_mt("keel", options.file->string(), /*truncate=*/false);
+      auto sink = std::make_shared<keel::cli::CappedFileSink>(options.file->string(), options.file_max_size);
+      logger = std::make_shared<spdlog::logger>("keel", std::move(sink));
     } catch (const spdlog::spdlog_ex& e) {
       throw keel::ConfigError(fmt::format("--log-file '{}': {}", options.file->string(), e.what()));
     }

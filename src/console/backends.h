@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "src/console/byte_size.h"
 #include "src/console/console.h"
 #include "src/console/escape_filter.h"
 
@@ -47,10 +48,13 @@ class StdioConsole final : public Console {
   std::atomic<bool> output_error_reported_{false};
 };
 
-// file:PATH: created or truncated (mode 0644), output only.
+// file:PATH[,max-size=SIZE]: created or truncated (mode 0644), output only.
+// At most `max_size` bytes of guest output are written; the output that
+// reaches the cap is cut there, one note line (truncation_note) follows, a
+// warning is logged once, and later output is dropped: the guest runs on.
 class FileConsole final : public Console {
  public:
-  explicit FileConsole(const std::filesystem::path& path);
+  explicit FileConsole(const std::filesystem::path& path, uint64_t max_size = kDefaultOutputMaxSize);
   ~FileConsole() override;
 
  protected:
@@ -59,6 +63,10 @@ class FileConsole final : public Console {
  private:
   int fd_ = -1;
   std::string path_;
+  const uint64_t max_size_;
+  std::mutex lock_;  // guards written_, capped_ (vCPU threads write)
+  uint64_t written_ = 0;
+  bool capped_ = false;
   std::atomic<bool> output_error_reported_{false};
 };
 

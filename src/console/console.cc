@@ -16,7 +16,7 @@ std::shared_ptr<Console> Console::open(const vmm::ConsoleSpec& spec, vmm::EventL
     case vmm::ConsoleKind::stdio:
       return std::make_shared<StdioConsole>(loop, vm, StdioConsole::Fds{});
     case vmm::ConsoleKind::file:
-      return std::make_shared<FileConsole>(spec.path);
+      return std::make_shared<FileConsole>(spec.path, spec.max_size);
     case vmm::ConsoleKind::pty:
       return std::make_shared<PtyConsole>(loop);
     case vmm::ConsoleKind::unix_socket:

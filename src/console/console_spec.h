@@ -1,4 +1,5 @@
-// Parsing of --serial values: stdio, file:PATH, pty, unix:PATH, none.
+// Parsing of --serial values: stdio, file:PATH[,max-size=SIZE], pty,
+// unix:PATH, none.
 #pragma once
 
 #include <string_view>

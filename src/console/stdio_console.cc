@@ -75,17 +75,19 @@ void StdioConsole::on_input() noexcept {
     return;
   }
   const EscapeFilter::Result filtered = escapes_.feed(input);
+  // Ctrl-A x first, before anything is handed to the guest: delivering
+  // takes the UART's lock, which a vCPU may hold for a while (a stalled
+  // stdout), and the quit must not wait for that. What was typed with it
+  // no longer matters once the VM stops.
+  for (EscapeFilter::Action action : filtered.actions) {
+    if (action != EscapeFilter::Action::quit) continue;
+    vm_.request_stop(StopReason::user_quit, 0);  // QEMU also exits 0 on C-a x
+    write_message(fds_.messages, "\r\nkeel: terminated (C-a x)\r\n");
+    return;
+  }
   deliver_input(filtered.pass);
   for (EscapeFilter::Action action : filtered.actions) {
-    switch (action) {
-      case EscapeFilter::Action::help:
-        write_message(fds_.messages, EscapeFilter::help_text());
-        break;
-      case EscapeFilter::Action::quit:
-        write_message(fds_.messages, "\r\nkeel: terminated (C-a x)\r\n");
-        vm_.request_stop(StopReason::user_quit, 0);  // QEMU also exits 0 on C-a x
-        break;
-    }
+    if (action == EscapeFilter::Action::help) write_message(fds_.messages, EscapeFilter::help_text());
   }
 }
 

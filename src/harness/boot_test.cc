@@ -42,7 +42,7 @@ BootTest::BootTest(const HarnessOptions& options, const Clock& clock)
   check_report_path("--junit", options_.junit);
   check_report_path("--result-json", options_.result_json);
   if (options_.console_log) {
-    console_log_ = std::make_unique<ConsoleLog>(*options_.console_log);
+    console_log_ = std::make_unique<ConsoleLog>(*options_.console_log, options_.console_log_max_size);
     watcher_.set_line_sink([log = console_log_.get()](std::string_view line, std::chrono::nanoseconds started) {
       log->write_line(line, started);
     });

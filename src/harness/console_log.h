@@ -3,10 +3,13 @@
 // started, dmesg style: "[   12.345678] text". Bytes are written as the
 // guest sent them (escape sequences included), so the file is what the
 // console showed. Line-buffered, so the log is complete up to the last
-// line even when a CI job kills keel.
+// line even when a CI job kills keel. At most `max_size` bytes: a line that
+// would go past it is not written; one note line says the log was truncated
+// (and a warning is logged, once), and later lines are dropped.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -18,7 +21,7 @@ namespace keel::harness {
 class ConsoleLog {
  public:
   // Creates or truncates the file; ConfigError naming the path if it can't.
-  explicit ConsoleLog(const std::filesystem::path& path);
+  explicit ConsoleLog(const std::filesystem::path& path, uint64_t max_size = UINT64_MAX);
 
   // "[%5d.%06d] " + line + "\n". A write error is logged once and further
   // lines are dropped: the console log must never stop the VM.
@@ -38,6 +41,9 @@ class ConsoleLog {
   std::filesystem::path path_;
   std::unique_ptr<std::FILE, FileCloser> file_;
   bool failed_ = false;
+  uint64_t max_size_;
+  uint64_t written_ = 0;
+  bool capped_ = false;
 };
 
 }  // namespace keel::harness

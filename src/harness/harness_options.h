@@ -3,12 +3,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace keel::harness {
+
+// --console-log FILE[,max-size=SIZE]: the default cap, 1 GiB.
+inline constexpr uint64_t kDefaultConsoleLogMaxSize = 1ull << 30;
 
 struct HarnessOptions {
   std::vector<std::string> expect;   // --expect REGEX, repeatable, in order
@@ -17,6 +21,7 @@ struct HarnessOptions {
   std::optional<std::filesystem::path> junit;        // --junit FILE
   std::optional<std::filesystem::path> result_json;  // --result-json FILE
   std::optional<std::filesystem::path> console_log;  // --console-log FILE
+  uint64_t console_log_max_size = kDefaultConsoleLogMaxSize;  // its ,max-size=SIZE
 
   // Any harness option given: the machine then makes a BootTest.
   bool enabled() const noexcept {

@@ -11,7 +11,7 @@ constexpr std::string_view kHarnessStop = "stopped by the boot-test harness";
 }  // namespace
 
 BootTestWiring::BootTestWiring(const harness::HarnessOptions& options, console::Console& console,
-                               TimerFactory& timers, MachineControl& control)
+                               MachineControl& control)
     : test_(std::make_unique<harness::BootTest>(options)) {
   harness::BootTest* test = test_.get();
   console.add_observer([test](std::span<const std::byte> bytes) { test->feed(bytes); });
@@ -21,10 +21,6 @@ BootTestWiring::BootTestWiring(const harness::HarnessOptions& options, console::
     if (!control.stop_requested()) stopped_by_harness_.store(true, std::memory_order_release);
     control.request_stop(StopReason::user_quit, 0, kHarnessStop);
   });
-  if (std::optional<std::chrono::nanoseconds> deadline = test_->deadline()) {
-    deadline_timer_ = timers.create_timer([test] { test->check_deadline(); });
-    deadline_timer_->arm(*deadline);
-  }
 }
 
 harness::VmEnd vm_end_for(const StopRecord& stop, bool stopped_by_harness) {
@@ -56,7 +52,6 @@ harness::VmEnd vm_end_for(const StopRecord& stop, bool stopped_by_harness) {
 }
 
 int BootTestWiring::finish(const StopRecord& stop) {
-  if (deadline_timer_) deadline_timer_->disarm();
   harness::HarnessResult result = test_->finish(vm_end_for(stop, stopped_by_harness_.load(std::memory_order_acquire)));
   std::fprintf(stderr, "%s\n", harness::summary_line(result).c_str());
   return result.exit_status;

@@ -1,6 +1,5 @@
 #include "src/vmm/host_signals.h"
 
-#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -37,7 +36,6 @@ HostSignals::HostSignals() {
 }
 
 HostSignals::~HostSignals() {
-  unwatch();
   // Consume signals already caught so unblocking does not deliver them
   // again with their default action (killing keel after it has cleaned up).
   signalfd_siginfo info;
@@ -47,22 +45,17 @@ HostSignals::~HostSignals() {
   pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
 
-void HostSignals::watch(EventLoop& loop, VmControl& vm) {
-  int fd = fd_.get();
-  loop.add(fd, EPOLLIN, [fd, &vm](uint32_t) {
-    signalfd_siginfo info;
-    while (::read(fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-      bool is_int = info.ssi_signo == SIGINT;
+void HostSignals::handle_pending(VmControl& vm) noexcept {
+  signalfd_siginfo info;
+  while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    const bool is_int = info.ssi_signo == SIGINT;
+    try {
       spdlog::info("{}: stopping the VM", is_int ? "SIGINT" : "SIGTERM");
-      vm.request_stop(StopReason::user_quit, is_int ? kExitSigint : kExitSigterm);
+    } catch (...) {
+      // Logging failed: the stop still goes through.
     }
-  });
-  loop_ = &loop;
-}
-
-void HostSignals::unwatch() noexcept {
-  if (loop_) loop_->remove(fd_.get());
-  loop_ = nullptr;
+    vm.request_stop(StopReason::user_quit, is_int ? kExitSigint : kExitSigterm);
+  }
 }
 
 }  // namespace keel::vmm

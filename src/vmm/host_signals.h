@@ -1,6 +1,8 @@
 // SIGINT and SIGTERM while a VM runs: blocked in every keel thread and read
-// from a signalfd on the event loop, where they become a user_quit stop
-// (exit status 130 / 143). Construct before any other thread starts (threads
+// from a signalfd by the thread that waits for the VM to stop (the main
+// thread, wait_for_stop() in stop_waiter.h) -- never by the event loop,
+// which a guest can keep busy -- where they become a user_quit stop (exit
+// status 130 / 143). Construct before any other thread starts (threads
 // inherit the mask); the destructor drains what was caught and restores the
 // previous mask.
 #pragma once
@@ -9,7 +11,6 @@
 
 #include "keel/vm_control.h"
 #include "src/kvm/unique_fd.h"
-#include "src/vmm/loop/event_loop.h"
 
 namespace keel::vmm {
 
@@ -20,15 +21,15 @@ class HostSignals {
   HostSignals(const HostSignals&) = delete;
   HostSignals& operator=(const HostSignals&) = delete;
 
-  // Register the signalfd with `loop`; `vm` must outlive the registration.
-  void watch(EventLoop& loop, VmControl& vm);
-  // Unregister (before the loop or `vm` goes away).
-  void unwatch() noexcept;
+  // The signalfd: readable while a SIGINT or SIGTERM is pending.
+  int fd() const noexcept { return fd_.get(); }
+  // Read every pending SIGINT/SIGTERM; each becomes a user_quit stop request
+  // on `vm` (the first request wins). Never blocks.
+  void handle_pending(VmControl& vm) noexcept;
 
  private:
   sigset_t previous_mask_;
   kvm::UniqueFd fd_;
-  EventLoop* loop_ = nullptr;
 };
 
 }  // namespace keel::vmm

@@ -1,6 +1,7 @@
 #include "src/vmm/machine.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <thread>
@@ -9,8 +10,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "src/console/console.h"
 #include "src/vmm/boot_test_wiring.h"
 #include "src/vmm/machine_builder.h"
+#include "src/vmm/stop_waiter.h"
 #include "src/vmm/vcpu_runner.h"
 
 namespace keel::vmm {
@@ -47,43 +50,86 @@ void install_kicker(Machine& m, std::vector<std::thread>& threads) {
 }
 
 // Teardown order: vCPUs first (nothing may touch devices after), key
-// injection, then the event loop (console input, timers, signals), then the
-// terminal.
+// injection, then the event loops (device I/O and timers, console input),
+// then the terminal.
 void tear_down(Machine& m, std::vector<std::thread>& threads) {
   for (auto& thread : threads) thread.join();
   if (m.key_injector) m.key_injector->cancel();
-  m.signals->unwatch();
   m.loop->stop();
+  m.console_loop->stop();
   m.console->restore();
 }
 
-}  // namespace
-
-int run_machine(const MachineConfig& config) {
-  std::unique_ptr<Machine> machine = build_machine(config);
-  Machine& m = *machine;
-  // Declared after the machine, so destroyed first; the console stops
-  // feeding it once the vCPUs are joined (tear_down).
-  std::unique_ptr<BootTestWiring> boot_test;
-  if (config.harness.enabled()) {
-    boot_test = std::make_unique<BootTestWiring>(config.harness, *m.console, *m.loop, m.control);
-  }
-
-  VcpuRunContext context{.pio = *m.pio_bus, .mmio = *m.mmio_bus, .control = m.control, .pvm_host = m.pvm_host};
-  m.loop->start();
-  if (m.key_injector && !m.key_trigger) m.key_injector->trigger();
-  std::vector<std::thread> threads = start_vcpu_threads(m, context);
-  install_kicker(m, threads);
-
-  StopRecord stop = m.control.wait_for_stop();
-  tear_down(m, threads);
-
+// The stderr line and keel's exit status for how the VM ended.
+int report_end(const StopRecord& stop, BootTestWiring* boot_test) {
   if (boot_test) return boot_test->finish(stop);
   if (stop.reason == StopReason::error) {
     std::string reason = stop.message.empty() ? "the VM failed" : stop.message;
     std::fprintf(stderr, "keel: %s\n", reason.c_str());
   }
   return stop.exit_status;
+}
+
+// The teardown did not finish in time: a vCPU or the event loop is stuck
+// (a device handler that never returns, a vCPU waiting for a lock such a
+// handler holds). The stop was decided already; end keel with its status
+// rather than hang. Runs on the watchdog thread.
+[[noreturn]] void exit_without_teardown(const StopRecord& stop, BootTestWiring* boot_test,
+                                        std::chrono::milliseconds grace) noexcept {
+  console::restore_terminal_now();
+  std::fprintf(stderr,
+               "keel: the VM did not shut down within %lld ms of the stop request (a vCPU or the I/O thread is "
+               "stuck); exiting without a clean teardown\n",
+               static_cast<long long>(grace.count()));
+  int status = stop.exit_status;
+  try {
+    status = report_end(stop, boot_test);
+    spdlog::default_logger()->flush();
+  } catch (...) {
+    // Keep the stop's own status.
+  }
+  std::fflush(nullptr);
+  _exit(status);
+}
+
+}  // namespace
+
+int run_machine(const MachineConfig& config) { return run_machine(config, RunHooks{}); }
+
+int run_machine(const MachineConfig& config, const RunHooks& hooks) {
+  std::unique_ptr<Machine> machine = build_machine(config);
+  Machine& m = *machine;
+  // Declared after the machine, so destroyed first; the console stops
+  // feeding it once the vCPUs are joined (tear_down).
+  std::unique_ptr<BootTestWiring> boot_test;
+  if (config.harness.enabled()) boot_test = std::make_unique<BootTestWiring>(config.harness, *m.console, m.control);
+  if (hooks.before_start) hooks.before_start(m);
+
+  VcpuRunContext context{.pio = *m.pio_bus, .mmio = *m.mmio_bus, .control = m.control, .pvm_host = m.pvm_host};
+  m.loop->start();
+  m.console_loop->start();
+  if (m.key_injector && !m.key_trigger) m.key_injector->trigger();
+  std::vector<std::thread> threads = start_vcpu_threads(m, context);
+  install_kicker(m, threads);
+
+  // The main thread itself serves SIGINT/SIGTERM and --timeout.
+  StopSources sources{.signals = m.signals.get(), .deadline = std::nullopt, .on_deadline = {}};
+  if (boot_test && boot_test->deadline()) {
+    sources.deadline = boot_test->deadline();
+    sources.on_deadline = [&boot_test] { boot_test->check_deadline(); };
+  }
+  const StopRecord stop = wait_for_stop(m.control, sources);
+  {
+    TeardownWatchdog watchdog(hooks.teardown_grace, [&] {
+      if (hooks.on_teardown_stuck) {
+        hooks.on_teardown_stuck();
+        return;
+      }
+      exit_without_teardown(stop, boot_test.get(), hooks.teardown_grace);
+    });
+    tear_down(m, threads);
+  }
+  return report_end(stop, boot_test.get());
 }
 
 }  // namespace keel::vmm

@@ -29,10 +29,7 @@
 namespace keel::vmm {
 
 Machine::Machine() = default;
-Machine::~Machine() {
-  // The signalfd is registered with the loop, which is destroyed first.
-  if (signals) signals->unwatch();
-}
+Machine::~Machine() = default;
 
 namespace {
 
@@ -232,7 +229,8 @@ std::unique_ptr<Machine> build_machine(const MachineConfig& config) {
   m->loop = std::make_unique<EventLoop>();
   m->interrupts = std::make_unique<kvm::KvmInterruptController>(*m->vm, *m->loop);
   m->doorbells = std::make_unique<kvm::KvmDoorbellRegistrar>(*m->vm);
-  m->console = console::Console::open(config.serial, *m->loop, m->control);
+  m->console_loop = std::make_unique<EventLoop>();
+  m->console = console::Console::open(config.serial, *m->console_loop, m->control);
   m->pio_bus = std::make_unique<Bus>("pio");
   m->mmio_bus = std::make_unique<Bus>("mmio");
   add_devices(*m, config);
@@ -240,7 +238,6 @@ std::unique_ptr<Machine> build_machine(const MachineConfig& config) {
 
   m->boot_entry = load_guest(*m, config);
   create_vcpus(*m, config);
-  m->signals->watch(*m->loop, m->control);
   return m;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "keel/guest_memory.h"
+#include "src/console/byte_size.h"
 #include "src/harness/harness_options.h"
 #include "src/kvm/cpuid.h"
 #include "src/net/net_spec.h"
@@ -22,6 +23,8 @@ enum class ConsoleKind { stdio, file, pty, unix_socket, none };
 struct ConsoleSpec {
   ConsoleKind kind = ConsoleKind::stdio;
   std::filesystem::path path;  // file: and unix: only
+  // file: only: output beyond this many bytes is dropped (after one note).
+  uint64_t max_size = console::kDefaultOutputMaxSize;
 };
 
 // Keys to inject into the PS/2 keyboard once the console output matches a

@@ -44,6 +44,10 @@ struct Machine {
   bool pvm_host = false;
   MachineControl control;
   std::unique_ptr<EventLoop> loop;
+  // Console input only (stdio with Ctrl-A x, pty, unix socket): a thread of
+  // its own that runs no guest-driven work, so Ctrl-A x is read even while a
+  // guest keeps `loop` busy. Before the console, which registers on it.
+  std::unique_ptr<EventLoop> console_loop;
   // The interrupt plane (irqfd lines, MSI vectors) and ioeventfd doorbells:
   // after the loop (resample eventfds are watched there), before the buses
   // and the PCI devices on them, which hold lines and vectors.

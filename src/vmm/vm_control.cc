@@ -1,6 +1,16 @@
 #include "src/vmm/vm_control.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
 namespace keel::vmm {
+
+MachineControl::MachineControl() : stop_event_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!stop_event_) throw std::system_error(errno, std::generic_category(), "eventfd (stop request)");
+}
 
 void MachineControl::request_stop(StopReason reason, int exit_status) noexcept {
   request_stop(reason, exit_status, {});
@@ -23,6 +33,9 @@ void MachineControl::request_stop(StopReason reason, int exit_status, std::strin
   // kicker_ never changes once installed, so reading it unlocked is safe.
   if (kick) kicker_();
   stopped_.notify_all();
+  // Once only (the first request): the counter can never saturate.
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = ::write(stop_event_.get(), &one, sizeof one);
 }
 
 void MachineControl::set_kicker(std::function<void()> kicker) {

@@ -1,6 +1,7 @@
 // The machine's VmControl: the first stop request wins and records why;
 // every vCPU is then kicked out of KVM_RUN (through the kicker installed by
-// the machine) and the thread waiting in wait_for_stop() wakes up.
+// the machine), the thread waiting in wait_for_stop() wakes up and stop_fd()
+// becomes readable (for a thread that also polls other fds: stop_waiter.h).
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "keel/vm_control.h"
+#include "src/kvm/unique_fd.h"
 
 namespace keel::vmm {
 
@@ -23,6 +25,7 @@ struct StopRecord {
 
 class MachineControl final : public VmControl {
  public:
+  MachineControl();  // throws std::system_error if the eventfd cannot be made
   void request_stop(StopReason reason, int exit_status) noexcept override;
   // Same, with a one-line message for the user (errors).
   void request_stop(StopReason reason, int exit_status, std::string_view message) noexcept;
@@ -35,6 +38,9 @@ class MachineControl final : public VmControl {
   // installed, the kicker runs at once.
   void set_kicker(std::function<void()> kicker);
 
+  // An eventfd that is readable once a stop was requested (never drained).
+  int stop_fd() const noexcept { return stop_event_.get(); }
+
   // Blocks until a stop request arrives.
   StopRecord wait_for_stop();
   std::optional<StopRecord> stop_record() const;
@@ -46,6 +52,7 @@ class MachineControl final : public VmControl {
   std::optional<StopRecord> record_;
   std::function<void()> kicker_;
   bool kicked_ = false;
+  kvm::UniqueFd stop_event_;
 };
 
 }  // namespace keel::vmm

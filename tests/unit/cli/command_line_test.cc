@@ -1,4 +1,5 @@
 #include "src/cli/command_line.h"
+#include "src/cli/capped_file_sink.h"
 
 #include <unistd.h>
 
@@ -8,6 +9,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 
 #include "keel/config_error.h"
 #include "src/net/net_spec.h"
@@ -191,7 +195,7 @@ TEST(CommandLine, SerialBackends) {
   EXPECT_EQ(parse({"run", "--serial", "pty"}).config->serial.kind, vmm::ConsoleKind::pty);
   EXPECT_EQ(parse({"run", "--serial", "file:/tmp/out"}).config->serial.kind, vmm::ConsoleKind::file);
   EXPECT_EQ(error_of({"run", "--serial", "foo"}),
-            "unknown serial backend 'foo' (expected stdio, file:PATH, pty, unix:PATH or none)");
+            "unknown serial backend 'foo' (expected stdio, file:PATH[,max-size=SIZE], pty, unix:PATH or none)");
   EXPECT_EQ(error_of({"run", "--serial", "file:"}), "file: needs a path");
 }
 
@@ -265,6 +269,59 @@ TEST(CommandLine, EachHarnessOptionAloneEnablesIt) {
     ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
     EXPECT_TRUE(outcome.config->harness.enabled()) << args[1];
   }
+}
+
+TEST(CommandLine, OutputFilesTakeAMaxSize) {
+  const ParseOutcome outcome = parse({"run", "--console-log", "/tmp/c.log,max-size=64K", "--log-file",
+                                      "/tmp/k.log,max-size=2", "--serial", "file:/tmp/s.log,max-size=1G"});
+  ASSERT_TRUE(outcome.config.has_value()) << outcome.error;
+  EXPECT_EQ(outcome.config->harness.console_log, std::filesystem::path("/tmp/c.log"));
+  EXPECT_EQ(outcome.config->harness.console_log_max_size, 64u << 10);
+  EXPECT_EQ(outcome.log.file, std::filesystem::path("/tmp/k.log"));
+  EXPECT_EQ(outcome.log.file_max_size, 2u << 20);  // a plain number is MiB, as for --memory
+  EXPECT_EQ(outcome.config->serial.path, "/tmp/s.log");
+  EXPECT_EQ(outcome.config->serial.max_size, 1u << 30);
+
+  const ParseOutcome defaults = parse({"run", "--console-log", "c", "--log-file", "k"});
+  ASSERT_TRUE(defaults.config.has_value()) << defaults.error;
+  EXPECT_EQ(defaults.config->harness.console_log_max_size, 1u << 30);
+  EXPECT_EQ(defaults.log.file_max_size, 1u << 30);
+}
+
+TEST(CommandLine, BadMaxSizesAreOneLineNamingTheValue) {
+  EXPECT_EQ(error_of({"run", "--console-log", "c.log,max-size=big"}),
+            "invalid --console-log max-size 'big': expected a size like 512M or 4G");
+  EXPECT_EQ(error_of({"run", "--log-file", "k.log,max-size=0"}),
+            "invalid --log-file max-size '0': the size must not be zero");
+  EXPECT_EQ(error_of({"run", "--log-file", "k.log,rotate=3"}),
+            "--log-file 'k.log,rotate=3': unknown option 'rotate' (expected max-size=SIZE; paths cannot contain "
+            "commas)");
+  EXPECT_EQ(error_of({"run", "--serial", "file:s.log,max-size=1X"}),
+            "invalid --serial file: max-size '1X': expected a size like 512M or 4G");
+}
+
+TEST(CappedFileSink, StopsAtTheCapWithOneNote) {
+  const std::string path = "/tmp/keel-capped-sink-" + std::to_string(getpid()) + ".log";
+  std::filesystem::remove(path);
+  {
+    auto sink = std::make_shared<CappedFileSink>(path, 30);
+    spdlog::logger logger("capped-test", sink);
+    logger.set_pattern("%v");
+    logger.warn("0123456789");  // 11 bytes with the newline
+    logger.warn("abcdefghij");  // 22
+    logger.warn("klmnopqrst");  // 33 > 30: dropped, the note instead
+    logger.warn("more");
+    logger.flush();
+    EXPECT_TRUE(sink->capped());
+    EXPECT_EQ(sink->written(), 22u);
+  }
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(),
+            "0123456789\nabcdefghij\n"
+            "[keel: log truncated at 22 bytes (--log-file max-size 30); further messages are dropped]\n");
+  std::filesystem::remove(path);
 }
 
 TEST(CommandLine, ExpectTakesOneValuePerFlag) {

@@ -37,16 +37,40 @@ std::string error_of(std::string_view text) {
 }
 
 TEST(ConsoleSpec, RejectsUnknownBackends) {
-  EXPECT_EQ(error_of("foo"), "unknown serial backend 'foo' (expected stdio, file:PATH, pty, unix:PATH or none)");
-  EXPECT_EQ(error_of(""), "unknown serial backend '' (expected stdio, file:PATH, pty, unix:PATH or none)");
-  EXPECT_EQ(error_of("STDIO"), "unknown serial backend 'STDIO' (expected stdio, file:PATH, pty, unix:PATH or none)");
-  EXPECT_EQ(error_of("stdio:x"), "unknown serial backend 'stdio:x' (expected stdio, file:PATH, pty, unix:PATH or none)");
-  EXPECT_EQ(error_of("file"), "unknown serial backend 'file' (expected stdio, file:PATH, pty, unix:PATH or none)");
+  EXPECT_EQ(error_of("foo"), "unknown serial backend 'foo' (expected stdio, file:PATH[,max-size=SIZE], pty, unix:PATH or none)");
+  EXPECT_EQ(error_of(""), "unknown serial backend '' (expected stdio, file:PATH[,max-size=SIZE], pty, unix:PATH or none)");
+  EXPECT_EQ(error_of("STDIO"), "unknown serial backend 'STDIO' (expected stdio, file:PATH[,max-size=SIZE], pty, unix:PATH or none)");
+  EXPECT_EQ(error_of("stdio:x"), "unknown serial backend 'stdio:x' (expected stdio, file:PATH[,max-size=SIZE], pty, unix:PATH or none)");
+  EXPECT_EQ(error_of("file"), "unknown serial backend 'file' (expected stdio, file:PATH[,max-size=SIZE], pty, unix:PATH or none)");
 }
 
 TEST(ConsoleSpec, RejectsMissingPaths) {
   EXPECT_EQ(error_of("file:"), "file: needs a path");
   EXPECT_EQ(error_of("unix:"), "unix: needs a path");
+}
+
+TEST(ConsoleSpec, FileTakesAMaxSize) {
+  EXPECT_EQ(parse_console_spec("file:/tmp/s.log").max_size, kDefaultOutputMaxSize);
+  EXPECT_EQ(kDefaultOutputMaxSize, 1ull << 30);
+  const auto file = parse_console_spec("file:/tmp/s.log,max-size=64K");
+  EXPECT_EQ(file.path, "/tmp/s.log");
+  EXPECT_EQ(file.max_size, 64u << 10);
+  EXPECT_EQ(parse_console_spec("file:s.log,max-size=2").max_size, 2u << 20);  // a plain number is MiB
+  EXPECT_EQ(parse_console_spec("file:a:b,max-size=1g").max_size, 1u << 30);
+}
+
+TEST(ConsoleSpec, BadMaxSizeIsOneLineNamingTheValue) {
+  EXPECT_EQ(error_of("file:s.log,max-size=lots"),
+            "invalid --serial file: max-size 'lots': expected a size like 512M or 4G");
+  EXPECT_EQ(error_of("file:s.log,max-size=0"), "invalid --serial file: max-size '0': the size must not be zero");
+  EXPECT_EQ(error_of("file:s.log,max-size="), "invalid --serial file: max-size '': expected a size like 512M or 4G");
+  EXPECT_EQ(error_of("file:s.log,max-size=99999999T"), "invalid --serial file: max-size '99999999T': too large");
+  EXPECT_EQ(error_of("file:s.log,size=1M"),
+            "--serial file: 's.log,size=1M': unknown option 'size' (expected max-size=SIZE; paths cannot contain "
+            "commas)");
+  EXPECT_EQ(error_of("file:,max-size=1M"), "--serial file: ',max-size=1M': needs a path");
+  EXPECT_EQ(error_of("file:s.log,max-size=1M,max-size=2M"),
+            "--serial file: 's.log,max-size=1M,max-size=2M': max-size=SIZE is the only option");
 }
 
 }  // namespace

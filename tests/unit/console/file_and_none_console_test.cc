@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "keel/config_error.h"
+#include "src/console/backends.h"
+#include "src/console/byte_size.h"
 #include "src/console/console.h"
 #include "tests/support/fakes.h"
 #include "tests/unit/console/console_test_helpers.h"
@@ -50,6 +52,38 @@ TEST(FileConsole, WritesGuestBytesUnchangedAndTruncatesOnOpen) {
   struct stat info {};
   ASSERT_EQ(stat(path.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0644u);
+}
+
+TEST(FileConsole, OutputStopsAtMaxSizeWithOneNote) {
+  TempDir dir;
+  const auto path = dir.path / "serial.log";
+  vmm::EventLoop loop;
+  testing::FakeVmControl vm;
+  auto console =
+      Console::open({.kind = vmm::ConsoleKind::file, .path = path, .max_size = 10}, loop, vm);
+  console->write(as_bytes("12345"));
+  console->write(as_bytes("6789"));
+  EXPECT_EQ(slurp(path), "123456789");  // under the cap: all of it
+  console->write(as_bytes("abcdef"));   // crosses it: cut at 10 bytes, then the note
+  const std::string capped = "123456789a\n" + truncation_note("serial output", 10);
+  EXPECT_EQ(slurp(path), capped);
+  for (int i = 0; i < 100; ++i) console->write(as_bytes("the guest goes on writing"));
+  EXPECT_EQ(slurp(path), capped);  // nothing more, and no second note
+  EXPECT_FALSE(vm.stop().has_value()) << "the guest keeps running";
+}
+
+TEST(FileConsole, OutputEndingExactlyAtTheCapGetsTheNoteOnTheNextWrite) {
+  TempDir dir;
+  const auto path = dir.path / "serial.log";
+  FileConsole console(path, 4);
+  console.write(as_bytes("abcd"));
+  EXPECT_EQ(slurp(path), "abcd");
+  console.write(as_bytes("e"));
+  EXPECT_EQ(slurp(path), "abcd\n" + truncation_note("serial output", 4));
+}
+
+TEST(FileConsole, DefaultCapIsOneGibibyte) {
+  EXPECT_EQ(vmm::ConsoleSpec{}.max_size, 1ull << 30);
 }
 
 TEST(FileConsole, UnopenableFileIsAConfigErrorNamingThePath) {

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "keel/config_error.h"
 #include "src/console/backends.h"
 #include "src/console/terminal.h"
@@ -143,6 +145,38 @@ TEST(StdioConsole, CtrlAEscapesOnATerminal) {
   console.write(as_bytes("guest says hi\n"));
   EXPECT_EQ(read_some(output.fds[0], 14), "guest says hi\n");
   loop.stop();
+}
+
+// A receiver that blocks, as the UART does while a vCPU holds its lock
+// (writing to a stalled stdout can take up to a minute).
+class BlockedReceiver final : public CharReceiver {
+ public:
+  void receive(std::span<const std::byte>) noexcept override { released_.wait(); }
+  void release() { release_.set_value(); }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+};
+
+TEST(StdioConsole, CtrlAXStopsEvenWhenTheGuestSideIsBlocked) {
+  FakeTerminal terminal;
+  Pipe output;
+  Pipe messages;
+  vmm::EventLoop loop;
+  testing::FakeVmControl vm;
+  StdioConsole console(loop, vm, {.input = terminal.slave, .output = output.fds[1], .messages = messages.fds[1]});
+  auto receiver = std::make_shared<BlockedReceiver>();
+  console.set_receiver(receiver);
+  loop.start();
+  // Typed ahead of the escape, in one read: the quit must not wait for it.
+  ASSERT_EQ(write(terminal.master, "ls\x01x", 4), 4);
+  EXPECT_TRUE(eventually([&] { return vm.stop().has_value(); }));
+  receiver->release();
+  loop.stop();
+  ASSERT_TRUE(vm.stop().has_value());
+  EXPECT_EQ(vm.stop()->reason, StopReason::user_quit);
+  EXPECT_EQ(vm.stop()->exit_status, 0);
 }
 
 TEST(StdioConsole, PipedInputPassesUnchangedAndEofDoesNotStopTheVm) {

@@ -3,17 +3,29 @@
 // output captured in a file.
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
 #include "keel/config_error.h"
 #include "src/vmm/machine.h"
+#include "src/harness/harness_result.h"
+#include "src/vmm/machine_parts.h"
 
 namespace keel::vmm {
 namespace {
+
+using namespace std::chrono_literals;
 
 #define REQUIRE_KVM()                                                                        \
   do {                                                                                       \
@@ -36,7 +48,7 @@ class MachineKvm : public ::testing::Test {
     c.cmdline = cmdline;
     c.cpus = cpus;
     c.memory.size_bytes = 64ull << 20;
-    c.serial = ConsoleSpec{.kind = ConsoleKind::file, .path = serial_};
+    c.serial = ConsoleSpec{.kind = ConsoleKind::file, .path = serial_, .max_size = console::kDefaultOutputMaxSize};
     return c;
   }
   std::string serial_text() {
@@ -91,6 +103,79 @@ TEST_F(MachineKvm, BadConfigurationIsAConfigError) {
   c = config("");
   c.key_injection = KeyInjection{.after_console_regex = "(", .keys = {"a"}};
   EXPECT_THROW(run_machine(c), ConfigError);
+}
+
+// Holds the machine's event loop in a handler that does not return until the
+// teardown watchdog fires -- a device handler that missed its work budget.
+// The stop must still happen, and the teardown must still end.
+class StuckEventLoop {
+ public:
+  explicit StuckEventLoop(std::chrono::milliseconds teardown_grace) {
+    hooks.teardown_grace = teardown_grace;
+    hooks.before_start = [this](Machine& m) {
+      m.loop->add(fd_, EPOLLIN, [this](uint32_t) {
+        entered.store(true);
+        released_.wait();
+        uint64_t value = 0;
+        [[maybe_unused]] ssize_t got = read(fd_, &value, sizeof value);
+      });
+      const uint64_t one = 1;
+      EXPECT_EQ(write(fd_, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+      if (send_sigterm_after) {
+        // Made after keel blocked SIGTERM, so it inherits the mask; aimed at
+        // the thread that waits for the stop.
+        sender_ = std::thread([this, waiter = pthread_self(), control = &m.control] {
+          std::this_thread::sleep_for(*send_sigterm_after);
+          if (!control->stop_requested()) pthread_kill(waiter, SIGTERM);
+        });
+      }
+    };
+    hooks.on_teardown_stuck = [this] {
+      watchdog_fired.store(true);
+      release_.set_value();
+    };
+  }
+  ~StuckEventLoop() {
+    if (sender_.joinable()) sender_.join();
+    close(fd_);
+  }
+
+  RunHooks hooks;
+  std::optional<std::chrono::milliseconds> send_sigterm_after;
+  std::atomic<bool> entered{false};
+  std::atomic<bool> watchdog_fired{false};
+
+ private:
+  int fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  std::thread sender_;
+};
+
+// The RTC suite waits seconds for RTC interrupts that a stuck loop never
+// delivers: the guest outlives the stop request.
+constexpr const char* kLongGuest = "tests=rtc,rtc";
+
+TEST_F(MachineKvm, SigtermStopsTheVmWhileTheEventLoopIsStuck) {
+  REQUIRE_KVM();
+  StuckEventLoop stuck(500ms);
+  stuck.send_sigterm_after = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(run_machine(config(kLongGuest), stuck.hooks), kExitSigterm) << serial_text();
+  EXPECT_TRUE(stuck.entered.load());
+  EXPECT_TRUE(stuck.watchdog_fired.load()) << "the event loop could only be stopped by the watchdog";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(MachineKvm, TimeoutStopsTheVmWhileTheEventLoopIsStuck) {
+  REQUIRE_KVM();
+  StuckEventLoop stuck(500ms);
+  MachineConfig c = config(kLongGuest);
+  c.harness.timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(run_machine(c, stuck.hooks), harness::kExitTimeout) << serial_text();
+  EXPECT_TRUE(stuck.watchdog_fired.load());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
 }  // namespace
