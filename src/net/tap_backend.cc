@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -224,13 +225,38 @@ void TapBackend::register_fd() {
 
 TapBackend::TapBackend(int fd, std::string name, bool created, FdPoller& poller)
     : fd_(fd), name_(std::move(name)), created_(created), poller_(poller),
-      rx_overflow_(std::make_unique<std::byte[]>(kVnetHeaderSize + kMaxFrameSize)) {
+      rx_overflow_(std::make_unique<std::byte[]>(kVnetHeaderSize + kMaxFrameSize)),
+      frame_bound_(kVnetHeaderSize + kMaxFrameSize),
+      control_socket_(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
   rx_iov_.reserve(IOV_MAX);
+  refresh_frame_bound();
 }
 
 TapBackend::~TapBackend() {
   poller_.remove(fd_);  // a no-op if open() failed to register it
   close(fd_);
+  if (control_socket_ >= 0) close(control_socket_);
+}
+
+// The longest frame the tap hands us: with no GSO accepted the stack
+// segments to the interface's MTU before the tap, and the bridge, IP and
+// packet-socket paths refuse longer frames; the tap adds the vnet header
+// and may insert a VLAN tag (8 bytes allowed, for two). Asked once per
+// wake-up: the MTU can change at any time, and a change racing a read only
+// makes a frame that fills the caller's buffer count as too long.
+void TapBackend::refresh_frame_bound() noexcept {
+  constexpr size_t kLargest = kVnetHeaderSize + kMaxFrameSize;
+  size_t bound = kLargest;
+  ifreq request{};
+  if (control_socket_ >= 0 && name_.size() < IFNAMSIZ) {
+    std::memcpy(request.ifr_name, name_.data(), name_.size());
+    if (ioctl(control_socket_, SIOCGIFMTU, &request) == 0 && request.ifr_mtu > 0 &&
+        !offloads_on_.load(std::memory_order_relaxed)) {
+      constexpr size_t kEthernetAndTwoTags = 14 + 8;
+      bound = std::min(kLargest, kVnetHeaderSize + kEthernetAndTwoTags + static_cast<size_t>(request.ifr_mtu));
+    }
+  }
+  frame_bound_.store(bound, std::memory_order_relaxed);
 }
 
 BackendCapabilities TapBackend::capabilities() const noexcept {
@@ -290,7 +316,10 @@ void TapBackend::on_events(uint32_t epoll_events) noexcept {
   if (listener == nullptr) return;
   // Without the lock: the listener takes the model's lock and calls back in.
   if (writable) listener->send_possible();
-  if ((epoll_events & EPOLLIN) != 0) listener->frames_waiting();
+  if ((epoll_events & EPOLLIN) != 0) {
+    refresh_frame_bound();
+    listener->frames_waiting();
+  }
 }
 
 Result<SendStatus> TapBackend::send(std::span<const iovec> frame) noexcept {
@@ -299,7 +328,11 @@ Result<SendStatus> TapBackend::send(std::span<const iovec> frame) noexcept {
     return fail(Errc::invalid_argument, "frame length outside the vnet header + Ethernet frame limits");
   }
   if (frame.size() > IOV_MAX) return fail(Errc::invalid_argument, "frame in more than IOV_MAX pieces");
-  const ssize_t written = writev(fd_, frame.data(), static_cast<int>(frame.size()));
+  // One piece (the model gathered a small frame into its own buffer) goes
+  // out with write(): the kernel's iovec import and per-segment copy make
+  // writev() measurably dearer per frame (docs/performance.md).
+  const ssize_t written = frame.size() == 1 ? write(fd_, frame[0].iov_base, frame[0].iov_len)
+                                            : writev(fd_, frame.data(), static_cast<int>(frame.size()));
   if (written < 0) {
     switch (errno) {
       case EAGAIN: {
@@ -336,13 +369,28 @@ Result<size_t> TapBackend::receive(std::span<const iovec> buffer) noexcept {
   // the rest of a longer frame. To tell "fits exactly" from "truncated",
   // a buffer smaller than the largest frame gets an overflow area behind
   // it: anything landing there means the frame was too long.
+  // One piece larger than any frame the tap gives: read() straight into
+  // it; a read that fills it can then only be a truncated frame.
+  if (buffer.size() == 1 && capacity > frame_bound_.load(std::memory_order_relaxed) && capacity < kLargest) {
+    const ssize_t got = read(fd_, buffer[0].iov_base, buffer[0].iov_len);
+    if (got < 0) {
+      if (errno == EAGAIN) return size_t{0};
+      if (errno == EFAULT) return fail(Errc::invalid_argument, "receive buffer not writable");
+      return fail(Errc::io_error, "read from the tap failed");
+    }
+    if (static_cast<size_t>(got) >= capacity) return fail(Errc::out_of_bounds, "frame longer than the receive buffer");
+    return static_cast<size_t>(got);
+  }
   std::span<const iovec> parts = buffer;
   if (capacity < kLargest) {
     rx_iov_.assign(buffer.begin(), buffer.end());
     rx_iov_.push_back(iovec{rx_overflow_.get(), kLargest - capacity});
     parts = rx_iov_;
   }
-  const ssize_t got = readv(fd_, parts.data(), static_cast<int>(parts.size()));
+  // A single buffer that holds the largest frame (the model's bounce
+  // buffer) is read with read(), cheaper per frame than readv().
+  const ssize_t got = parts.size() == 1 ? read(fd_, parts[0].iov_base, parts[0].iov_len)
+                                        : readv(fd_, parts.data(), static_cast<int>(parts.size()));
   if (got < 0) {
     if (errno == EAGAIN) return size_t{0};
     if (errno == EFAULT) return fail(Errc::invalid_argument, "receive buffer not writable");
@@ -364,6 +412,10 @@ void TapBackend::set_guest_offloads(const Offloads& offloads) noexcept {
   if (ioctl(fd_, TUNSETOFFLOAD, flags) != 0) {
     spdlog::error("tap {}: TUNSETOFFLOAD {:#x} failed: {}", name_, flags, errno_text(errno));
   }
+  // With any offload on, the kernel may hand us GSO frames far above the
+  // MTU: no MTU-based bound then.
+  offloads_on_.store(flags != 0, std::memory_order_relaxed);
+  refresh_frame_bound();
 }
 
 }  // namespace keel::net

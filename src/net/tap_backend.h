@@ -78,6 +78,17 @@ class TapBackend final : public NetBackend {
   // overflow area that catches the tail of a frame too long for them.
   std::vector<iovec> rx_iov_;
   std::unique_ptr<std::byte[]> rx_overflow_;
+  // A one-piece receive buffer larger than this is read with a plain
+  // read() and no overflow area: longer frames than the tap's MTU allows
+  // do not come (refresh_frame_bound()), so a read that fills the buffer
+  // is taken as truncated. kVnetHeaderSize + kMaxFrameSize while unknown.
+  // Written and read on the event loop thread (on_events, then receive()
+  // from the listener), atomic for a receive() from elsewhere.
+  std::atomic<size_t> frame_bound_;
+  int control_socket_ = -1;  // for SIOCGIFMTU; -1 when there is none
+  // TUNSETOFFLOAD set something: GSO frames (up to 64 KiB) may come.
+  std::atomic<bool> offloads_on_{false};
+  void refresh_frame_bound() noexcept;
 };
 
 }  // namespace keel::net

@@ -198,6 +198,16 @@ Result<Virtqueue> Virtqueue::create(const GuestMemory& memory, const QueueConfig
 }
 
 Result<std::optional<DescriptorChain>> Virtqueue::pop() noexcept {
+  DescriptorChain chain;
+  auto popped = pop_into(chain);
+  if (!popped) return std::unexpected(popped.error());
+  if (!*popped) return std::optional<DescriptorChain>{};
+  return std::optional<DescriptorChain>(std::move(chain));
+}
+
+Result<bool> Virtqueue::pop_into(DescriptorChain& chain) noexcept {
+  chain.readable.clear();
+  chain.writable.clear();
   const uint16_t size = config_.size;
   auto avail_idx = memory_->read_obj<uint16_t>(at(config_.driver, kAvailIdx));
   if (!avail_idx) return std::unexpected(avail_idx.error());
@@ -206,7 +216,7 @@ Result<std::optional<DescriptorChain>> Virtqueue::pop() noexcept {
   std::atomic_thread_fence(std::memory_order_acquire);
   const uint16_t pending = static_cast<uint16_t>(*avail_idx - last_avail_);
   if (pending > size) return fail(Errc::malformed, "avail.idx is more than the queue size ahead");
-  if (pending == 0) return std::optional<DescriptorChain>{};
+  if (pending == 0) return false;
   // Every chain uses at least one descriptor of the table until it is
   // returned, so a driver cannot have more than `size` chains outstanding.
   if (in_flight_ >= size) return fail(Errc::malformed, "more chains available than the queue has descriptors");
@@ -216,7 +226,6 @@ Result<std::optional<DescriptorChain>> Virtqueue::pop() noexcept {
   const uint16_t head_index = *head;
   if (head_index >= size) return fail(Errc::out_of_bounds, "avail ring head index is out of range");
 
-  DescriptorChain chain;
   chain.head = head_index;
   ChainWalker walker(*memory_, features_, chain);
   if (auto walked = walker.walk_direct(config_.desc, size, head_index); !walked) return std::unexpected(walked.error());
@@ -226,7 +235,7 @@ Result<std::optional<DescriptorChain>> Virtqueue::pop() noexcept {
   if (features_.event_idx && notifications_enabled_) {
     if (auto published = publish_avail_event(); !published) return std::unexpected(published.error());
   }
-  return std::optional<DescriptorChain>(std::move(chain));
+  return true;
 }
 
 Result<void> Virtqueue::push_used(uint16_t head, uint32_t written) noexcept {

@@ -70,6 +70,11 @@ class Virtqueue {
   // More chains outstanding (popped, not pushed) than the queue size is
   // also an Error: a correct driver cannot make that many available.
   Result<std::optional<DescriptorChain>> pop() noexcept;
+  // As pop(), into `chain` (true) or false when none is available; reuses
+  // the chain's vectors, so a device popping into the same object each
+  // time allocates nothing per chain. On false or an Error, `chain` holds
+  // nothing usable.
+  Result<bool> pop_into(DescriptorChain& chain) noexcept;
   // Give chain `head` back with `written` bytes written into its writable
   // buffers (one used-ring entry, then used.idx; a release fence between).
   // Errc::invalid_argument for head >= size() or nothing in flight.

@@ -48,20 +48,20 @@ void VirtioNet::process_ctrl(VirtioContext& context) noexcept {
       context.reschedule(kCtrlQueue);
       break;
     }
-    std::optional<DescriptorChain> chain;
+    DescriptorChain chain;
     if (pop_chain(context, *queue, ctrl_notifications_on_, chain) != Pop::chain) break;
     pushed = true;
-    if (chain->readable_length() < sizeof(CtrlHeader) || chain->writable_length() < 1) {
+    if (chain.readable_length() < sizeof(CtrlHeader) || chain.writable_length() < 1) {
       ++stats_.ctrl_malformed;
-      if (!push(context, *queue, chain->head, 0)) break;
+      if (!push(context, *queue, chain.head, 0)) break;
       continue;
     }
-    const uint8_t ack = execute_command(context, *chain);
+    const uint8_t ack = execute_command(context, chain);
     ++stats_.ctrl_commands;
     if (ack != ctrl::kOk) ++stats_.ctrl_errors;
-    ChainWriter writer(context.memory(), chain->writable);
+    ChainWriter writer(context.memory(), chain.writable);
     (void)writer.write(std::as_bytes(std::span(&ack, 1)));  // checked by pop()
-    if (!push(context, *queue, chain->head, static_cast<uint32_t>(writer.written()))) break;
+    if (!push(context, *queue, chain.head, static_cast<uint32_t>(writer.written()))) break;
   }
   if (pushed && !broken_) context.signal_used(kCtrlQueue);
 }

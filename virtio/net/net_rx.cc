@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <optional>
 
 #include "virtio/net/net_header.h"
 #include "virtio/net/net_spec.h"
@@ -45,8 +47,17 @@ void VirtioNet::receive_frames(VirtioContext& context) noexcept {
   // Frames read and dropped count against the budget too, so a flood of
   // unwanted frames cannot hold the loop either.
   for (int handled = 0; handled < kRxBudget && !broken_; ++handled) {
-    if (rx_pending_ == 0 && !read_frame(context.negotiated_features())) break;
-    if (rx_pending_ == 0) continue;  // read and dropped
+    if (rx_pending_ == 0) {
+      // Straight into the guest's next buffer when it can take any frame
+      // the backend delivers; otherwise through the bounce buffer.
+      if (std::optional<bool> direct = receive_direct(context, *queue)) {
+        if (!*direct) break;  // nothing waiting
+        continue;             // delivered or dropped
+      }
+      if (broken_) break;
+      if (!read_frame(context.negotiated_features())) break;
+      if (rx_pending_ == 0) continue;  // read and dropped
+    }
     if (deliver_pending(context, *queue) == Delivery::starved) {
       // Back-pressure: the frame waits here, the rest in the host, until
       // the guest posts buffers and rings (rx_doorbell).
@@ -92,15 +103,32 @@ bool VirtioNet::read_frame(uint64_t features) noexcept {
   }
   const size_t length = *received;
   if (length == 0) return false;
-  if (length < kVnetHeaderSize + kEthernetHeaderBytes || length > rx_bounce_.size()) {
+  if (length > rx_bounce_.size()) {
     ++stats_.rx_dropped_malformed;
     return true;
   }
   VnetHeader header;
-  std::memcpy(&header, rx_bounce_.data(), kVnetHeaderSize);
+  if (!vet_frame(std::span<const std::byte>(rx_bounce_.data(), length), features, header)) return true;
+  header.num_buffers = 1;  // set again by copy_to_chains for MRG_RXBUF
+  std::memcpy(rx_bounce_.data(), &header, kVnetHeaderSize);
+  rx_pending_ = length;
+  return true;
+}
+
+bool VirtioNet::vet_frame(std::span<const std::byte> frame, uint64_t features, VnetHeader& header) noexcept {
+  const size_t length = frame.size();
+  if (length < kVnetHeaderSize + kEthernetHeaderBytes) {
+    ++stats_.rx_dropped_malformed;
+    return false;
+  }
+  // Each field is read once, into keel's copies: on the direct path
+  // `frame` is guest memory the guest may be rewriting meanwhile.
+  std::array<std::byte, kMacBytes> destination;
+  std::memcpy(&header, frame.data(), kVnetHeaderSize);
+  std::memcpy(destination.data(), frame.data() + kVnetHeaderSize, kMacBytes);
   if (!fit_rx_header(header, guest_offloads_, length - kVnetHeaderSize)) {
     ++stats_.rx_dropped_offload;
-    return true;
+    return false;
   }
   // 5.1.6.3.1: with MTU negotiated, no unsegmented frame above it (plus
   // the Ethernet header and a VLAN tag).
@@ -108,16 +136,74 @@ bool VirtioNet::read_frame(uint64_t features) noexcept {
   if ((features & feature::kMtu) != 0 && header.gso_type == VnetHeader::kGsoNone &&
       length - kVnetHeaderSize > size_t{options_.mtu} + kEthernetHeaderBytes + kVlanTagBytes) {
     ++stats_.rx_dropped_over_mtu;
-    return true;
+    return false;
   }
-  const std::span<const std::byte, 6> destination(rx_bounce_.data() + kVnetHeaderSize, kMacBytes);
-  if (!filter_.accepts(mac_, destination)) {
+  if (!filter_.accepts(mac_, std::span<const std::byte, kMacBytes>(destination))) {
     ++stats_.rx_dropped_filtered;
+    return false;
+  }
+  return true;
+}
+
+std::optional<bool> VirtioNet::receive_direct(VirtioContext& context, Virtqueue& queue) noexcept {
+  const uint64_t features = context.negotiated_features();
+  // MRG_RXBUF may spread a frame over several chains, which one read()
+  // into one buffer cannot do: those frames go through the bounce buffer.
+  if ((features & feature::kMrgRxbuf) != 0) return std::nullopt;
+  if (rx_held_.empty()) {
+    // No buffer, no read: the bounce path then reads the frame and holds
+    // it (back-pressure) exactly as before.
+    if (gather_rx_chains(context, queue, 1, false) != Delivery::delivered) return std::nullopt;
+  }
+  DescriptorChain& chain = rx_held_.front();
+  // A frame goes into one chain; a chain of several buffers would need
+  // readv(), dearer than read() + the copy from the bounce buffer.
+  if (chain.writable.size() != 1) return std::nullopt;
+  const GuestBuffer& buffer = chain.writable.front();
+  auto target = context.memory().host_span(buffer.address, buffer.length);  // checked again
+  if (!target) return std::nullopt;
+  // The backend writes into the guest's buffer before keel has looked at
+  // the frame. Nothing of a frame keel then drops is visible to the guest:
+  // the chain is not returned (no used entry), so a correct driver does
+  // not read the buffer, and the next frame delivered into it comes with
+  // a used length covering only its own bytes. What a driver that reads
+  // beyond that length might find are bytes of a frame addressed to its
+  // own TAP, which it could have asked for (promiscuous mode, offloads).
+  // A frame longer than the buffer fails as out_of_bounds (the backend
+  // detects truncation) and is dropped as the bounce path drops a frame
+  // too big for the next chain.
+  const iovec piece{target->data(), target->size()};
+  auto received = backend_->receive(std::span(&piece, 1));
+  if (!received) {
+    if (received.error().code == Errc::out_of_bounds) {
+      ++stats_.rx_dropped_no_room;
+    } else {
+      ++stats_.rx_backend_errors;
+      auto decision = log_limiter_.admit();
+      if (decision.log) spdlog::warn("virtio-net: backend receive failed: {}", received.error().what);
+    }
     return true;
   }
-  header.num_buffers = 1;  // set again by copy_to_chains for MRG_RXBUF
-  std::memcpy(rx_bounce_.data(), &header, kVnetHeaderSize);
-  rx_pending_ = length;
+  const size_t length = *received;
+  if (length == 0) return false;
+  if (length > target->size()) {  // a backend that broke its contract
+    ++stats_.rx_dropped_malformed;
+    return true;
+  }
+  VnetHeader header;
+  if (!vet_frame(target->first(length), features, header)) return true;  // the chain stays held
+  header.num_buffers = 1;
+  // The header the guest gets is keel's vetted copy, not what the backend
+  // (or a racing guest) left in the buffer.
+  std::memcpy(target->data(), &header, kVnetHeaderSize);
+  rx_held_bytes_ -= buffer.length;
+  rx_pushed_ = true;
+  const uint16_t head = chain.head;
+  rx_spare_.push_back(std::move(chain));
+  rx_held_.erase(rx_held_.begin());
+  ++stats_.rx_frames;
+  stats_.rx_bytes += length - kVnetHeaderSize;
+  (void)push(context, queue, head, static_cast<uint32_t>(length));
   return true;
 }
 
@@ -156,7 +242,9 @@ VirtioNet::Delivery VirtioNet::gather_rx_chains(VirtioContext& context, Virtqueu
     // Every descriptor the guest has is held and still not enough: nothing
     // more can come (and pop() would call one more a broken driver).
     if (queue.in_flight() >= queue.size()) return Delivery::dropped;
-    std::optional<DescriptorChain> chain;
+    // A spare chain's vectors take the descriptors: no allocation.
+    if (rx_spare_.empty()) rx_spare_.emplace_back();
+    DescriptorChain& chain = rx_spare_.back();
     switch (pop_chain(context, queue, rx_notifications_on_, chain)) {
       case Pop::broken: return Delivery::broken;
       case Pop::empty: return Delivery::starved;
@@ -172,15 +260,16 @@ VirtioNet::Delivery VirtioNet::gather_rx_chains(VirtioContext& context, Virtqueu
     }
     // Every rx buffer must hold at least the header (5.1.6.3.1); one that
     // cannot, or a chain with no writable part, goes back empty.
-    if (chain->writable_length() < kVnetHeaderSize) {
+    if (chain.writable_length() < kVnetHeaderSize) {
       ++stats_.rx_bad_buffers;
       ++useless;
       rx_pushed_ = true;
-      if (!push(context, queue, chain->head, 0)) return Delivery::broken;
-      continue;
+      if (!push(context, queue, chain.head, 0)) return Delivery::broken;
+      continue;  // `chain` stays a spare
     }
-    rx_held_bytes_ += chain->writable_length();
-    rx_held_.push_back(std::move(*chain));
+    rx_held_bytes_ += chain.writable_length();
+    rx_held_.push_back(std::move(chain));
+    rx_spare_.pop_back();
   }
   return Delivery::delivered;
 }
@@ -193,16 +282,27 @@ void VirtioNet::copy_to_chains(VirtioContext& context, Virtqueue& queue, size_t 
   size_t offset = 0;
   for (size_t i = 0; i < chains; ++i) {
     const DescriptorChain& chain = rx_held_[i];
-    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(chain.writable_length(), frame.size() - offset));
-    ChainWriter writer(context.memory(), chain.writable);
-    // pop() checked every buffer; a failed write would be a bug, and the
-    // used length then says how much arrived.
-    (void)writer.write(frame.subspan(offset, chunk));
+    const uint64_t room = chain.writable_length();
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(room, frame.size() - offset));
+    // pop() checked every buffer, and the copy goes through GuestMemory's
+    // checks again; a failed copy would be a bug, and the used length then
+    // says how much arrived (nothing, for the one-buffer case).
+    uint64_t written = 0;
+    if (chain.writable.size() == 1) {
+      // The usual rx chain, one buffer: one checked copy, no cursor.
+      if (context.memory().write(chain.writable.front().address, frame.subspan(offset, chunk))) written = chunk;
+    } else {
+      ChainWriter writer(context.memory(), chain.writable);
+      (void)writer.write(frame.subspan(offset, chunk));
+      written = writer.written();
+    }
     offset += chunk;
-    rx_held_bytes_ -= chain.writable_length();
+    rx_held_bytes_ -= room;
     rx_pushed_ = true;
-    if (!push(context, queue, chain.head, static_cast<uint32_t>(writer.written()))) break;
+    if (!push(context, queue, chain.head, static_cast<uint32_t>(written))) break;
   }
+  // The used chains become spares (their vectors keep their capacity).
+  for (size_t i = 0; i < chains; ++i) rx_spare_.push_back(std::move(rx_held_[i]));
   rx_held_.erase(rx_held_.begin(), rx_held_.begin() + static_cast<ptrdiff_t>(chains));
   ++stats_.rx_frames;
   stats_.rx_bytes += rx_pending_ - kVnetHeaderSize;

@@ -49,6 +49,10 @@ VirtioNet::VirtioNet(std::unique_ptr<keel::net::NetBackend> backend, NetOptions 
   }
   caps_ = backend_->capabilities();
   rx_bounce_.resize(kVnetHeaderSize + kMaxFrameSize);
+  tx_linear_.resize(kTxCopyLimit);
+  tx_iov_.reserve(kQueueMaxSize + 1);
+  rx_held_.reserve(kQueueMaxSize);
+  rx_spare_.reserve(kQueueMaxSize);  // keel's header + a queue's worth of descriptors: no growth per frame
   backend_->attach(*this);
 }
 
@@ -97,7 +101,7 @@ void VirtioNet::reset() noexcept {
   active_ = false;
   broken_ = false;
   context_.store(nullptr, std::memory_order_release);
-  tx_pending_.reset();
+  tx_pending_ = false;
   rx_pending_ = 0;
   rx_held_.clear();
   rx_held_bytes_ = 0;
@@ -152,17 +156,14 @@ bool VirtioNet::push(VirtioContext& context, Virtqueue& queue, uint16_t head, ui
 }
 
 VirtioNet::Pop VirtioNet::pop_chain(VirtioContext& context, Virtqueue& queue, bool& notifications_on,
-                                    std::optional<DescriptorChain>& out) noexcept {
+                                    DescriptorChain& out) noexcept {
   for (;;) {
-    auto popped = queue.pop();
+    auto popped = queue.pop_into(out);
     if (!popped) {
       mark_broken(context, "virtio-net: bad descriptor chain");
       return Pop::broken;
     }
-    if (*popped) {
-      out = std::move(**popped);
-      return Pop::chain;
-    }
+    if (*popped) return Pop::chain;
     if (notifications_on) return Pop::empty;
     // Notifications on, then one more look: a chain made available while
     // they were off would otherwise wait for a doorbell that never comes.
@@ -184,9 +185,8 @@ void VirtioNet::process_tx(VirtioContext& context) noexcept {
   if (tx_pending_) {
     // Retry the frame the backend could not take last time (checked
     // again: the guest may have changed its header meanwhile).
-    DescriptorChain chain = std::move(*tx_pending_);
-    tx_pending_.reset();
-    if (transmit(context, *queue, chain) == TxResult::blocked) return;
+    tx_pending_ = false;
+    if (transmit(context, *queue, tx_chain_) == TxResult::blocked) return;
     pushed = true;
     ++sent;
   }
@@ -205,9 +205,8 @@ void VirtioNet::process_tx(VirtioContext& context) noexcept {
       context.reschedule(kTxQueue);
       break;
     }
-    std::optional<DescriptorChain> chain;
-    if (pop_chain(context, *queue, tx_notifications_on_, chain) != Pop::chain) break;
-    if (transmit(context, *queue, *chain) == TxResult::blocked) break;
+    if (pop_chain(context, *queue, tx_notifications_on_, tx_chain_) != Pop::chain) break;
+    if (transmit(context, *queue, tx_chain_) == TxResult::blocked) break;
     pushed = true;
     ++sent;
   }
@@ -230,25 +229,42 @@ VirtioNet::TxResult VirtioNet::transmit(VirtioContext& context, Virtqueue& queue
   const size_t frame_length = static_cast<size_t>(length - kVnetHeaderSize);
   ChainReader reader(context.memory(), chain.readable);
   VnetHeader header;
-  if (!reader.read(std::as_writable_bytes(std::span(&header, 1))) ||
-      !valid_tx_header(header, context.negotiated_features(), frame_length)) {
-    return drop(stats_.tx_dropped_bad_header);
+  if (length <= kTxCopyLimit) {
+    // Small frame: one checked copy of header + frame into keel's buffer,
+    // sent as one piece. Cheaper than gathering keel's header copy and the
+    // guest's buffers (the copy costs less than the kernel's extra iovec
+    // work; docs/performance.md), and the header is keel's copy all the same.
+    const std::span<std::byte> linear(tx_linear_.data(), static_cast<size_t>(length));
+    if (!reader.read(linear)) return drop(stats_.tx_dropped_short);  // cannot happen: pop() checked it
+    std::memcpy(&header, linear.data(), kVnetHeaderSize);
+    if (!valid_tx_header(header, context.negotiated_features(), frame_length)) {
+      return drop(stats_.tx_dropped_bad_header);
+    }
+    header.num_buffers = 0;
+    std::memcpy(linear.data(), &header, kVnetHeaderSize);
+    tx_iov_.assign(1, iovec{linear.data(), linear.size()});
+  } else {
+    if (!reader.read(std::as_writable_bytes(std::span(&header, 1))) ||
+        !valid_tx_header(header, context.negotiated_features(), frame_length)) {
+      return drop(stats_.tx_dropped_bad_header);
+    }
+    // The backend gets keel's copy of the header: the guest may rewrite its
+    // own after the check. The frame itself goes from guest memory (a
+    // racing guest can only garble its own frame).
+    header.num_buffers = 0;
+    tx_header_ = header;
+    auto body = host_iovecs(context.memory(), chain.readable, kVnetHeaderSize, frame_length);
+    if (!body) {
+      return drop(stats_.tx_dropped_short);  // cannot happen: pop() checked the buffers
+    }
+    tx_iov_.clear();
+    tx_iov_.push_back(iovec{&tx_header_, kVnetHeaderSize});
+    tx_iov_.insert(tx_iov_.end(), body->begin(), body->end());
   }
-  // The backend gets keel's copy of the header: the guest may rewrite its
-  // own after the check.
-  header.num_buffers = 0;
-  tx_header_ = header;
-  auto body = host_iovecs(context.memory(), chain.readable, kVnetHeaderSize, frame_length);
-  if (!body) {
-    return drop(stats_.tx_dropped_short);  // cannot happen: pop() checked the buffers
-  }
-  tx_iov_.clear();
-  tx_iov_.push_back(iovec{&tx_header_, kVnetHeaderSize});
-  tx_iov_.insert(tx_iov_.end(), body->begin(), body->end());
   auto status = backend_->send(tx_iov_);
   if (status && *status == SendStatus::would_block) {
     ++stats_.tx_would_block;
-    tx_pending_ = chain;
+    tx_pending_ = true;  // `chain` is tx_chain_: it stays for the retry
     return TxResult::blocked;
   }
   if (!status) {

@@ -70,6 +70,10 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
   static constexpr int kTxBudget = 128;    // frames per wake-up (half a full ring)
   static constexpr int kRxBudget = 64;     // frames per wake-up
   static constexpr int kCtrlBudget = 64;   // commands per wake-up
+  // tx frames (vnet header included) up to this size are copied into one
+  // keel buffer and sent as one piece; larger ones are gathered from guest
+  // memory behind keel's header copy (see transmit()).
+  static constexpr size_t kTxCopyLimit = 4096;
 
   // Attaches to `backend`. Throws ConfigError for an MTU outside 68..65535
   // or a multicast MAC.
@@ -105,10 +109,10 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
  private:
   // A popped chain, or why there is none.
   enum class Pop { chain, empty, broken };
-  // Pops the next chain of `queue`; with `notifications_on` false it turns
-  // driver notifications back on and looks once more before saying empty.
-  Pop pop_chain(VirtioContext& context, Virtqueue& queue, bool& notifications_on,
-                std::optional<DescriptorChain>& out) noexcept;
+  // Pops the next chain of `queue` into `out` (reusing its vectors: no
+  // allocation per frame); with `notifications_on` false it turns driver
+  // notifications back on and looks once more before saying empty.
+  Pop pop_chain(VirtioContext& context, Virtqueue& queue, bool& notifications_on, DescriptorChain& out) noexcept;
   void mark_broken(VirtioContext& context, const char* why) noexcept;
   bool push(VirtioContext& context, Virtqueue& queue, uint16_t head, uint32_t written) noexcept;
 
@@ -123,6 +127,15 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
   // Reads one frame into the bounce buffer and vets it; false when the
   // backend has nothing (more) to give.
   bool read_frame(uint64_t features) noexcept;
+  // Reads one frame straight into the next held chain's buffer and, if
+  // vetted, returns the chain: true when a frame was handled (delivered or
+  // dropped), false when the backend had none, nullopt when this path does
+  // not apply (MRG_RXBUF, no buffer posted, a chain of several buffers).
+  std::optional<bool> receive_direct(VirtioContext& context, Virtqueue& queue) noexcept;
+  // The checks every received frame passes (length, offload header fitted
+  // to the guest, MTU, destination MAC), counting a drop; on true `header`
+  // is keel's fitted copy of the frame's header.
+  bool vet_frame(std::span<const std::byte> frame, uint64_t features, keel::net::VnetHeader& header) noexcept;
   enum class Delivery { delivered, dropped, starved, broken };
   Delivery deliver_pending(VirtioContext& context, Virtqueue& queue) noexcept;
   // Pops rx chains until the held ones can take `length` bytes.
@@ -151,17 +164,23 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
   RxFilter filter_;
   keel::net::Offloads guest_offloads_;  // what the guest accepts on rx now
 
-  // tx: a chain whose frame the backend could not take yet.
-  std::optional<DescriptorChain> tx_pending_;
+  // tx: the chain being sent, reused for every frame; with tx_pending_ its
+  // frame is one the backend could not take yet.
+  DescriptorChain tx_chain_;
+  bool tx_pending_ = false;
   keel::net::VnetHeader tx_header_{};  // the checked header send() gathers from
   bool tx_notifications_on_ = true;
-  std::vector<iovec> tx_iov_;  // scratch
+  std::vector<iovec> tx_iov_;          // scratch, reserved: no allocation per frame
+  std::vector<std::byte> tx_linear_;   // kTxCopyLimit bytes: a small frame, copied
 
   // rx: the frame waiting for buffers (rx_pending_ bytes of rx_bounce_),
   // and chains popped for it and not yet used.
   std::vector<std::byte> rx_bounce_;
   size_t rx_pending_ = 0;
   std::vector<DescriptorChain> rx_held_;
+  // Chains already given back, kept for their vectors' capacity so popping
+  // the next rx chain allocates nothing.
+  std::vector<DescriptorChain> rx_spare_;
   uint64_t rx_held_bytes_ = 0;
   bool rx_notifications_on_ = true;
   bool rx_pushed_ = false;  // used entries added in this batch: signal once

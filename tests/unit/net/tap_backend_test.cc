@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -379,6 +380,64 @@ TEST(TapBackend, AShortWriteIsAnError) {
   EXPECT_EQ(status.error().code, Errc::io_error);
   tap.reset();
   close(pipe_fds[0]);
+}
+
+void set_mtu(const char* name, int mtu) {
+  const int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  ifreq request{};
+  std::strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+  request.ifr_mtu = mtu;
+  EXPECT_EQ(ioctl(sock, SIOCSIFMTU, &request), 0) << strerror(errno);
+  close(sock);
+}
+
+// One buffer above the MTU bound is read with read() straight into it,
+// and a read that fills it counts as truncated; at or below the bound the
+// overflow area tells an exact fit from a truncation.
+TEST(TapBackend, ReadsStraightIntoABufferAboveTheMtuBound) {
+  RUN_IN_FRESH_NETNS([] {
+    testing::FakeFdPoller poller;
+    auto tap = TapBackend::open("keeldir0", poller);
+    HostSide host("keeldir0");
+    std::vector<uint8_t> buffer(2048);
+    const iovec guest_sized{buffer.data(), buffer.size()};
+    const auto receive_one = [&]() -> Result<size_t> {
+      for (int tries = 0; tries < 100; ++tries) {
+        pollfd ready{.fd = tap->fd(), .events = POLLIN, .revents = 0};
+        if (poll(&ready, 1, 2000) != 1) return size_t{0};
+        Result<size_t> got = tap->receive({&guest_sized, 1});
+        if (!got || *got == 0) return got;
+        if ((buffer[kVnetHeaderSize + 12] << 8 | buffer[kVnetHeaderSize + 13]) == kTestEtherType) return got;
+      }
+      return size_t{0};
+    };
+    // MTU 1500: any frame fits 2048 bytes; the largest arrives whole.
+    const std::vector<uint8_t> largest = test_frame(1514, 5);
+    host.send(largest);
+    ASSERT_EQ(receive_one().value(), kVnetHeaderSize + largest.size());
+    EXPECT_TRUE(std::equal(largest.begin(), largest.end(), buffer.begin() + kVnetHeaderSize));
+
+    // MTU 2100 (seen at the next refresh): 2048 bytes may now be an exact
+    // fit, so the overflow area decides.
+    set_mtu("keeldir0", 2100);
+    tap->set_guest_offloads(Offloads{});
+    host.send(test_frame(2048 - kVnetHeaderSize, 6));
+    EXPECT_EQ(receive_one().value(), 2048u) << "an exact fit is delivered";
+    host.send(test_frame(2060, 7));
+    Result<size_t> longer = receive_one();
+    ASSERT_FALSE(longer.has_value());
+    EXPECT_EQ(longer.error().code, Errc::out_of_bounds);
+
+    // A long frame queued before the MTU went down: read() fills the
+    // buffer, which can only be a truncation.
+    host.send(test_frame(2060, 8));
+    set_mtu("keeldir0", 1500);
+    tap->set_guest_offloads(Offloads{});
+    Result<size_t> truncated = receive_one();
+    ASSERT_FALSE(truncated.has_value());
+    EXPECT_EQ(truncated.error().code, Errc::out_of_bounds);
+  });
 }
 
 }  // namespace

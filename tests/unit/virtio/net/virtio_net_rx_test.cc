@@ -47,6 +47,32 @@ TEST_F(RxTest, FrameLandsInOneBufferWithNumBuffersOne) {
   EXPECT_EQ(net->stats().rx_bytes, 1514u);
 }
 
+// Frames are read straight into the next one-buffer chain, then vetted.
+// A dropped frame leaves its bytes there but no used entry; the next frame
+// takes the same buffer, its used length covering only its own bytes, and
+// the header the guest sees is keel's fitted copy, not the backend's.
+TEST_F(RxTest, FramesDroppedAfterADirectReadLeaveNoUsedEntry) {
+  start();
+  const auto buffers = post_rx({2048});
+  // A partial checksum the guest did not accept (no GUEST_CSUM): dropped.
+  const Frame dropped = with_header(VnetHeader{.flags = VnetHeader::kNeedsCsum, .csum_start = 34, .csum_offset = 16},
+                                    ethernet_frame(kOwnMac, 600, 4));
+  receive(dropped);
+  EXPECT_EQ(net->stats().rx_dropped_offload, 1u);
+  EXPECT_EQ(rx().used_idx(), 0);
+  EXPECT_EQ(peek(buffers[0] + 300, 100), Frame(dropped.begin() + 300, dropped.begin() + 400))
+      << "read straight into the guest's buffer";
+  const Frame kept = with_header(VnetHeader{.flags = VnetHeader::kDataValid, .num_buffers = 7},
+                                 ethernet_frame(kOwnMac, 100, 5));
+  receive(kept);
+  ASSERT_EQ(rx().used_idx(), 1);
+  EXPECT_EQ(rx().used_element(0).len, kept.size());
+  EXPECT_EQ(header_at(buffers[0]).flags, 0) << "DATA_VALID cleared: no GUEST_CSUM";
+  EXPECT_EQ(header_at(buffers[0]).num_buffers, 1);
+  EXPECT_EQ(peek(buffers[0] + kVnetHeaderSize, 100), Frame(kept.begin() + kVnetHeaderSize, kept.end()));
+  EXPECT_EQ(net->stats().rx_frames, 1u);
+}
+
 TEST_F(RxTest, FrameSpansTheDescriptorsOfOneChain) {
   start();
   const auto buffers = post_rx({12, 100, 2000});  // Linux's layout: header apart
