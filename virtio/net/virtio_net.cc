@@ -117,7 +117,11 @@ void VirtioNet::queue_notified(uint16_t queue) noexcept {
   switch (queue) {
     case kRxQueue: rx_doorbell(*context); break;
     case kTxQueue: process_tx(*context); break;
-    case kCtrlQueue: process_ctrl(*context); break;
+    // The control queue exists only with CTRL_VQ (virtio 1.2, 5.1.2); a
+    // driver that enables queue 2 without it gets no answers.
+    case kCtrlQueue:
+      if ((context->negotiated_features() & feature::kCtrlVq) != 0) process_ctrl(*context);
+      break;
     default: break;
   }
 }

@@ -185,6 +185,15 @@ TEST_F(CtrlTest, CommandsNeedTheirFeature) {
   EXPECT_TRUE(net->rx_filter().promiscuous());
 }
 
+// Found by the virtio_net fuzz target: queue 2 is a control queue only when
+// CTRL_VQ was negotiated.
+TEST_F(CtrlTest, NoControlQueueWithoutCtrlVq) {
+  start(virtio::feature::kVersion1 | net::feature::kMac);
+  EXPECT_EQ(command(ctrl::kClassRx, ctrl::kRxPromisc, bytes_of({0})), 0xEE);  // ack byte untouched
+  EXPECT_EQ(ctrl().used_idx(), 0);
+  EXPECT_TRUE(net->rx_filter().promiscuous());
+}
+
 TEST_F(CtrlTest, ExtraModesNeedRxExtra) {
   start(kBaseFeatures & ~net::feature::kCtrlRxExtra);
   EXPECT_EQ(rx_mode(ctrl::kRxAllmulti, true), ctrl::kOk);
