@@ -37,6 +37,9 @@ GuardedRam::~GuardedRam() {
 }
 
 void GuardedRam::load(std::span<const uint8_t> image) {
+  // An empty span may carry a null pointer, which memcpy must not get even
+  // for zero bytes (UBSan's nonnull check).
+  if (image.empty()) return;
   std::memcpy(host_, image.data(), std::min(image.size(), size_));
 }
 
