@@ -52,8 +52,7 @@ constexpr std::array<uint32_t, 32> kRegisters{
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzInput in(data, size);
-  const size_t ram_size = in.range(1, kMaxRam);
-  const uint64_t base = static_cast<uint64_t>(in.u8() % 4) << 16;
+  const auto [base, ram_size] = keel::fuzz::choose_ram(in, kMaxRam);
   GuardedRam ram(base, ram_size);
   const size_t pool_size = in.u16() % 4097;
   const size_t script_ops = in.u8();

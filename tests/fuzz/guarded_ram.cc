@@ -47,4 +47,17 @@ bool GuardedRam::slack_intact() const {
   return std::all_of(slack_, host_, [](std::byte b) { return b == kSlackPattern; });
 }
 
+RamShape choose_ram(FuzzInput& in, size_t max_size) {
+  const size_t size = in.range(1, max_size);
+  const uint64_t base = static_cast<uint64_t>(in.u8() % 4) << 16;
+  return {base, size};
+}
+
+uint64_t pick_ring_address(FuzzInput& in, uint64_t base, size_t ram_size) {
+  const uint8_t mode = in.u8();
+  uint64_t offset = in.u16() % (ram_size + 64);
+  if ((mode & 1) == 0) offset &= ~uint64_t{0xF};
+  return base + offset;
+}
+
 }  // namespace keel::fuzz

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "keel/guest_memory.h"
+#include "tests/fuzz/fuzz_input.h"
 
 namespace keel::fuzz {
 
@@ -44,5 +45,18 @@ class GuardedRam {
   std::byte* host_ = nullptr;
   std::unique_ptr<GuestMemory> memory_;
 };
+
+// Where a target's guest RAM lies: 1..max_size bytes at a base of 0, 64,
+// 128 or 192 KiB (so guest addresses differ from offsets). Every target
+// draws it first, in this order, so their seeds share a layout.
+struct RamShape {
+  uint64_t base;
+  size_t size;
+};
+RamShape choose_ram(FuzzInput& in, size_t max_size);
+
+// A device-ring address for the device targets: an offset inside RAM or up
+// to 64 bytes past it, 16-byte aligned unless the input says otherwise.
+uint64_t pick_ring_address(FuzzInput& in, uint64_t base, size_t ram_size);
 
 }  // namespace keel::fuzz

@@ -263,8 +263,7 @@ class Harness {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzInput in(data, size);
-  const size_t ram_size = in.range(1, kMaxRam);
-  const uint64_t base = static_cast<uint64_t>(in.u8() % 4) << 16;
+  const auto [base, ram_size] = keel::fuzz::choose_ram(in, kMaxRam);
   GuardedRam ram(base, ram_size);
   const uint64_t capacity = in.u16();
   const size_t script_ops = in.u8();

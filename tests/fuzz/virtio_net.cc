@@ -69,27 +69,19 @@ class Context final : public keel::virtio::VirtioContext {
   uint64_t features_;
 };
 
-uint64_t pick_address(FuzzInput& in, uint64_t base, size_t ram_size) {
-  const uint8_t mode = in.u8();
-  uint64_t offset = in.u16() % (ram_size + 64);
-  if ((mode & 1) == 0) offset &= ~uint64_t{0xF};
-  return base + offset;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzInput in(data, size);
-  const size_t ram_size = in.range(1, kMaxRam);
-  const uint64_t base = static_cast<uint64_t>(in.u8() % 4) << 16;
+  const auto [base, ram_size] = keel::fuzz::choose_ram(in, kMaxRam);
   GuardedRam ram(base, ram_size);
 
   std::array<QueueConfig, net::kQueueCount> configs;
   for (QueueConfig& config : configs) {
     config.size = static_cast<uint16_t>(1u << (in.u8() % 9));  // 1..256, the device's maximum
-    config.desc = pick_address(in, base, ram_size);
-    config.driver = pick_address(in, base, ram_size);
-    config.device = pick_address(in, base, ram_size);
+    config.desc = keel::fuzz::pick_ring_address(in, base, ram_size);
+    config.driver = keel::fuzz::pick_ring_address(in, base, ram_size);
+    config.device = keel::fuzz::pick_ring_address(in, base, ram_size);
   }
   const uint64_t feature_choice = in.u64();
   const size_t pool_size = in.u16() % 4097;

@@ -58,8 +58,7 @@ struct Popped {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzInput in(data, size);
-  const size_t ram_size = in.range(1, kMaxRam);
-  const uint64_t base = static_cast<uint64_t>(in.u8() % 4) << 16;  // 0, 64 KiB, ... : gpa != offset
+  const auto [base, ram_size] = keel::fuzz::choose_ram(in, kMaxRam);
   GuardedRam ram(base, ram_size);
 
   QueueConfig config;
