@@ -9,8 +9,8 @@
 //
 // Invariants, beyond "no crash": the queue's pushes never outrun its pops
 // (last_avail - used_idx == in_flight <= size); the device never has more
-// requests in flight than the queue holds; reset() leaves nothing in
-// flight; the config space still reads the capacity it was given; nothing
+// requests in flight than the queue holds; reset() finishes at once and
+// leaves nothing in flight (this backend has nothing still running); the config space still reads the capacity it was given; nothing
 // outside guest RAM is touched (guard pages + slack check).
 #include <cstdint>
 #include <memory>
@@ -80,10 +80,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return device.activate(context);
   };
   auto deactivate = [&] {
+    bool finished = false;
     {
       std::lock_guard guard(context.lock());
-      device.reset();
+      finished = device.reset();
     }
+    // ImmediateBackend has finished everything submitted, so the reset
+    // (which no longer waits for I/O) must be done at once.
+    FUZZ_CHECK(finished, "reset with nothing still running finishes at once");
     FUZZ_CHECK(device.requests_in_flight() == 0 && device.bytes_in_flight() == 0, "reset leaves nothing in flight");
     context.set_queue(nullptr);
     queue.reset();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,14 +19,28 @@ namespace {
 constexpr size_t kZeroBufferBytes = 64 * 1024;
 constexpr size_t kZeroChunkIovecs = 256;  // 16 MiB per zero-writing writev
 
+// Kernels before 5.12 charge io_uring's rings to RLIMIT_MEMLOCK: ENOMEM or
+// EPERM there usually means that limit, so say it and its value.
+std::string memlock_hint(int error) {
+  if (error != ENOMEM && error != EPERM) return {};
+  rlimit limit{};
+  if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return " (check RLIMIT_MEMLOCK, ulimit -l)";
+  const auto text = [](rlim_t value) {
+    return value == RLIM_INFINITY ? std::string("unlimited") : fmt::format("{} KiB", value / 1024);
+  };
+  return fmt::format(" (older kernels count io_uring rings as locked memory: RLIMIT_MEMLOCK is {}, hard {}; "
+                     "raise it with ulimit -l)",
+                     text(limit.rlim_cur), text(limit.rlim_max));
+}
+
 }  // namespace
 
 std::unique_ptr<UringBackend> UringBackend::create(DiskImage image, uint32_t entries) {
   std::unique_ptr<UringBackend> backend(new UringBackend(std::move(image)));
   int error = io_uring_queue_init(entries, &backend->ring_, 0);
   if (error < 0) {
-    throw ConfigError(fmt::format("disk '{}': cannot set up io_uring: {}", backend->image_.path(),
-                                  std::strerror(-error)));
+    throw ConfigError(fmt::format("disk '{}': cannot set up io_uring: {}{}", backend->image_.path(),
+                                  std::strerror(-error), memlock_hint(-error)));
   }
   backend->ring_ready_ = true;
   backend->event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -106,6 +106,9 @@ void VirtioBlk::config_write(uint32_t, std::span<const std::byte>) noexcept {
 }
 
 bool VirtioBlk::activate(VirtioContext& context) noexcept {
+  // The transport refuses DRIVER_OK until a pending reset has finished;
+  // refusing here too keeps old slots from being reused while in flight.
+  if (resetting_) return false;
   context_.store(&context, std::memory_order_release);
   active_ = true;
   broken_ = false;
@@ -306,9 +309,11 @@ void VirtioBlk::on_completions() noexcept {
   bool requeued = false;
   for (const BackendCompletion& completion : completions_) {
     InFlight* request = find_slot(completion.tag);
-    if (request == nullptr) continue;  // from before a reset: dropped
+    if (request == nullptr) continue;  // cannot happen: tags are never reused
     if (queue == nullptr || broken_) {
-      release(*request);  // never touch the guest after NEEDS_RESET
+      // Never touch the guest after NEEDS_RESET, nor the used ring of a
+      // reset (pending or done) queue; see drop_completions() on the data.
+      release(*request);
       continue;
     }
     uint8_t status = status::kOk;
@@ -342,6 +347,15 @@ void VirtioBlk::on_completions() noexcept {
     pushed = true;
   }
   completions_.clear();
+  if (resetting_) {
+    // A pending reset (reset() returned false): nothing above reached the
+    // guest. When the last old request is in, the reset is done.
+    if (backend_->in_flight() == 0) {
+      finish_reset();
+      context->reset_finished();
+    }
+    return;
+  }
   if (requeued) (void)backend_->submit();
   if (pushed && !broken_) context->signal_used(0);
   // Requests left in the ring for the byte cap: room was made, serve them
@@ -349,26 +363,64 @@ void VirtioBlk::on_completions() noexcept {
   if (throttled_ && queue != nullptr && !broken_ && room_for_a_request()) process_queue(*context, *queue);
 }
 
-void VirtioBlk::reset() noexcept {
-  // 'Stop using guest memory before returning' (2.4): a readv may still be
-  // writing into guest RAM, and the kernel cannot stop one that has begun
-  // copying. So: cancel whatever has not started yet, then wait for the
-  // rest and drop every result. The wait is bounded by what may be in
-  // flight: max_bytes_in_flight bytes of data and kQueueMaxSize requests.
-  // (Not waiting would need bounce buffers for every read; README.md.)
-  // The completion handler may be waiting for the lock we hold; afterwards
-  // it finds no active queue and no slot for what it reaps.
-  if (backend_->in_flight() > 0) backend_->cancel_all();
-  while (backend_->in_flight() > 0) {
-    backend_->wait(completions_);
-    completions_.clear();
-  }
-  for (InFlight& request : slots_) {
-    if (request.tag != 0) release(request);
-  }
+bool VirtioBlk::reset() noexcept {
+  // The queues are the old driver's: from here on nothing is popped from
+  // or pushed to them (queue_notified and on_completions see !active_).
   active_ = false;
   broken_ = false;
   throttled_ = false;
+  // Ask the backend to stop what it can, once per reset (a driver writing
+  // 0 again and again costs no further cancel requests), and never block:
+  // the caller holds the device lock, and through the PCI_CFG window the
+  // host bridge's. What could not be stopped (a read already copying into
+  // guest RAM) completes later and is dropped by on_completions().
+  if (!resetting_ && backend_->in_flight() > 0) backend_->cancel_all();
+  completions_.clear();
+  backend_->reap(completions_);
+  drop_completions();
+  if (backend_->in_flight() > 0) {
+    resetting_ = true;
+    return false;
+  }
+  finish_reset();
+  return true;
+}
+
+void VirtioBlk::wait_for_reset() noexcept {
+  if (!resetting_) return;
+  // Teardown: the transport is going away, so wait here. Bounded by what
+  // may be in flight (max_bytes_in_flight bytes, kQueueMaxSize requests),
+  // after cancel_all() stopped what it could.
+  while (backend_->in_flight() > 0) {
+    completions_.clear();
+    backend_->wait(completions_);
+    drop_completions();
+  }
+  finish_reset();
+  VirtioContext* context = context_.load(std::memory_order_acquire);
+  if (context != nullptr) context->reset_finished();
+}
+
+void VirtioBlk::drop_completions() noexcept {
+  // Results of the old generation go nowhere: not to the status bytes, not
+  // to the used ring (its queue is gone). A read that finished has already
+  // written its data into the buffers the old driver gave us. That is safe:
+  // they are guest RAM (checked when the chain was popped), so only the
+  // guest's own memory changed, and it happened before device_status reads
+  // 0 — the point until which a device may still touch driver memory
+  // (virtio 1.2, 2.4; a driver waits for 0 before reusing it, 4.1.4.3.2).
+  for (const BackendCompletion& completion : completions_) {
+    if (InFlight* request = find_slot(completion.tag)) release(*request);
+  }
+  completions_.clear();
+}
+
+void VirtioBlk::finish_reset() noexcept {
+  // Nothing is in flight: every slot and its iovecs may be used again.
+  for (InFlight& request : slots_) {
+    if (request.tag != 0) release(request);
+  }
+  resetting_ = false;
 }
 
 }  // namespace keel::virtio::blk

@@ -17,6 +17,11 @@
 // Malformed chains (no 16-byte header, no writable status byte) are given
 // back with used length 0 and not executed: one broken request does not
 // stop the disk. A broken queue (Virtqueue::pop() error) is NEEDS_RESET.
+//
+// Reset never blocks (it runs under the device lock, and through PCI_CFG
+// under the host bridge's): it cancels what the backend can stop and
+// returns false while the rest is in flight; their results are dropped on
+// the event loop and the last one finishes the reset (reset_finished()).
 #pragma once
 
 #include <array>
@@ -81,7 +86,11 @@ class VirtioBlk final : public VirtioDevice {
   void config_write(uint32_t offset, std::span<const std::byte> data) noexcept override;
   bool activate(VirtioContext& context) noexcept override;
   void queue_notified(uint16_t queue) noexcept override;
-  void reset() noexcept override;
+  // Cancels in-flight I/O and returns without waiting; false while some is
+  // still running (then on_completions() drops each result and calls
+  // VirtioContext::reset_finished() after the last).
+  bool reset() noexcept override;
+  void wait_for_reset() noexcept override;
 
   // The event-loop handler of the backend's eventfd (public for tests that
   // drive a FakeFdPoller by hand). Takes the context lock.
@@ -126,7 +135,10 @@ class VirtioBlk final : public VirtioDevice {
                 uint32_t used) noexcept;
   void handle_completion(VirtioContext& context, Virtqueue& queue, const BackendCompletion& completion,
                          bool& pushed) noexcept;
-  void drop_in_flight() noexcept;
+  // Reset: releases the slots of completions_ (results dropped).
+  void drop_completions() noexcept;
+  // Nothing in flight: every slot free, no reset pending.
+  void finish_reset() noexcept;
   Config make_config() const noexcept;
 
   std::unique_ptr<BlockBackend> backend_;
@@ -140,6 +152,7 @@ class VirtioBlk final : public VirtioDevice {
   bool active_ = false;  // between activate() and reset(); under the lock
   bool broken_ = false;  // NEEDS_RESET raised: ignore the queue until reset
   bool throttled_ = false;  // stopped popping for the byte cap: completions resume
+  bool resetting_ = false;  // reset() returned false: old requests still in flight
   uint64_t next_sequence_ = 1;  // never reused, so a stale completion finds no slot
   std::vector<InFlight> slots_;            // kQueueMaxSize
   std::vector<uint16_t> free_slots_;       // indices into slots_

@@ -43,6 +43,10 @@ class VirtioContext {
   // per-wake-up budget with work left (bounded work per wake-up). A
   // transport that cannot do this leaves the work to the next doorbell.
   virtual void reschedule(uint16_t queue) noexcept { (void)queue; }
+  // A reset for which VirtioDevice::reset() returned false has finished:
+  // nothing of the old generation is in flight any more. Called once, with
+  // lock() held (from the event loop, or from wait_for_reset()).
+  virtual void reset_finished() noexcept {}
 };
 
 class VirtioDevice {
@@ -66,10 +70,23 @@ class VirtioDevice {
   virtual bool activate(VirtioContext& context) noexcept = 0;
   // A doorbell for `queue` (event loop thread, lock held).
   virtual void queue_notified(uint16_t queue) noexcept = 0;
-  // Driver reset (status 0) or NEEDS_RESET recovery: stop using the queues
-  // and guest memory before returning — in-flight I/O is completed or
-  // cancelled and its results dropped. Lock held.
-  virtual void reset() noexcept = 0;
+  // Driver reset (status 0) or NEEDS_RESET recovery. Lock held. The device
+  // stops using the queues at once (no chain popped or pushed after this)
+  // and asks its backend to cancel in-flight I/O, without blocking.
+  // Returns true when nothing is in flight any more: the reset is done.
+  // Returns false when some I/O could not be stopped yet (a read already
+  // copying into guest RAM): its results will be dropped as they arrive,
+  // and when the last one is in the device calls
+  // VirtioContext::reset_finished() (lock held). Until then the transport
+  // keeps the old generation alive: device_status does not read 0 and the
+  // driver cannot re-initialise (virtio 1.2, 4.1.4.3.2). Calling reset()
+  // again while one is pending returns false again (same pending reset).
+  virtual bool reset() noexcept = 0;
+  // Teardown only (keel exiting), lock held: block until a reset that
+  // returned false has finished, calling reset_finished() as it does;
+  // bounded by what may be in flight. A device whose reset() always returns
+  // true needs nothing here.
+  virtual void wait_for_reset() noexcept {}
 };
 
 }  // namespace keel::virtio

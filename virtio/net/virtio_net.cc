@@ -95,7 +95,7 @@ bool VirtioNet::activate(VirtioContext& context) noexcept {
   return true;
 }
 
-void VirtioNet::reset() noexcept {
+bool VirtioNet::reset() noexcept {
   // Pending frames belong to the old driver; chains we held are gone with
   // the queues.
   active_ = false;
@@ -109,6 +109,7 @@ void VirtioNet::reset() noexcept {
   filter_.reset();
   guest_offloads_ = {};
   backend_->set_receive_interest(false);
+  return true;
 }
 
 void VirtioNet::queue_notified(uint16_t queue) noexcept {

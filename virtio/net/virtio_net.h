@@ -93,7 +93,8 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
   bool accept_features(uint64_t features) noexcept override;
   bool activate(VirtioContext& context) noexcept override;
   void queue_notified(uint16_t queue) noexcept override;
-  void reset() noexcept override;
+  // Synchronous: nothing is in flight outside keel (returns true).
+  bool reset() noexcept override;
 
   // NetBackendListener (event loop, without the lock).
   void frames_waiting() noexcept override;

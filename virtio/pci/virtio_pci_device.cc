@@ -120,9 +120,14 @@ VirtioPciDevice::~VirtioPciDevice() {
   // Without the device lock: a handler running now may be waiting for it,
   // and remove() waits for the handler.
   doorbells_.reset();
+  // Teardown waits (bounded) for I/O that could not be cancelled: the
+  // device must not call this context once it is gone. keel joins the vCPUs
+  // and stops the event loop before destroying devices (vmm tear_down), so
+  // nobody is waiting for this lock.
   std::lock_guard guard(lock_);
-  if (activated_) device_->reset();
+  if (activated_ && !device_->reset()) reset_pending_ = true;
   activated_ = false;
+  if (reset_pending_) device_->wait_for_reset();  // calls reset_finished()
 }
 
 // --- PCI configuration space ---------------------------------------------
@@ -194,6 +199,11 @@ uint8_t VirtioPciDevice::device_status() const noexcept {
   return common_.status();
 }
 
+bool VirtioPciDevice::reset_pending() const noexcept {
+  std::lock_guard guard(lock_);
+  return reset_pending_;
+}
+
 // --- BAR accesses ----------------------------------------------------------
 
 void VirtioPciDevice::bar_read(uint8_t bar, uint64_t offset, std::span<std::byte> data) noexcept {
@@ -256,6 +266,13 @@ void VirtioPciDevice::common_read(uint64_t offset, std::span<std::byte> data) no
 
 void VirtioPciDevice::common_write(uint64_t offset, std::span<const std::byte> data) noexcept {
   if (offset >= common::kSize) return;
+  if (reset_pending_) {
+    // 4.1.4.3.2: the driver must wait for device_status to read 0 before
+    // re-initialising; features, queue set-up and status written before
+    // then are refused (a second 0 changes nothing either).
+    log_guest_error("common config write while a reset is pending; ignored", offset);
+    return;
+  }
   const std::optional<uint8_t> status = common_.write(static_cast<uint16_t>(offset), data.size(), load_le(data));
   if (status) write_status(*status);
 }
@@ -300,8 +317,8 @@ void VirtioPciDevice::needs_reset(const char* why) noexcept { set_needs_reset(wh
 
 void VirtioPciDevice::config_changed() noexcept {
   common_.bump_config_generation();
-  // 4.1.5.3: only a driver that is up hears about it.
-  if (common_.status() & status::kDriverOk) interrupt(common_.config_msix_vector(), kIsrConfig);
+  // 4.1.5.3: only a driver that is up hears about it (not one resetting).
+  if ((common_.status() & status::kDriverOk) && !reset_pending_) interrupt(common_.config_msix_vector(), kIsrConfig);
 }
 
 // Signals the queue's doorbell eventfd: the loop runs queue_notified()

@@ -9,6 +9,14 @@
 // driver picks the mapping); BAR2 (64-bit) holds common cfg at 0x0000, ISR at 0x1000, device cfg at
 // 0x2000 and the doorbells at 0x3000 + 4 * queue.
 //
+// Reset (status 0) never waits under a lock: the device stops serving the
+// queues at once and the Virtqueues go away; if the device still has I/O it
+// could not cancel, the reset stays pending — device_status keeps its old,
+// non-zero value and common config writes are refused — until the device
+// reports the last of it reaped (reset_finished(), on the event loop). Only
+// then do features, selectors, vectors and status return to 0 (virtio 1.2,
+// 4.1.4.3.2: the driver polls device_status for 0 before re-initialising).
+//
 // Threads and locking: config accesses come from vCPU threads (serialized
 // by the host bridge), BAR accesses from any vCPU thread, doorbell handlers
 // from the event loop. One mutex (VirtioContext::lock()) guards the device
@@ -72,6 +80,9 @@ class VirtioPciDevice final : public devices::PciDevice, private VirtioContext {
   const pci::VirtioCapOffsets& capability_offsets() const noexcept { return caps_; }
   uint16_t msix_capability_offset() const noexcept { return msix_.capability_offset(); }
   uint8_t device_status() const noexcept;
+  // A status-0 write is waiting for in-flight I/O (VirtioDevice::reset()
+  // returned false); device_status still reads its old value.
+  bool reset_pending() const noexcept;
 
  private:
   // VirtioContext (the device calls these with lock() held).
@@ -83,6 +94,7 @@ class VirtioPciDevice final : public devices::PciDevice, private VirtioContext {
   void needs_reset(const char* why) noexcept override;
   void config_changed() noexcept override;
   void reschedule(uint16_t queue) noexcept override;
+  void reset_finished() noexcept override;
 
   // BAR2 regions (lock_ held).
   void common_read(uint64_t offset, std::span<std::byte> data) noexcept;
@@ -93,6 +105,7 @@ class VirtioPciDevice final : public devices::PciDevice, private VirtioContext {
   // Status machine, virtio_pci_status.cc (lock_ held).
   void write_status(uint8_t value) noexcept;
   void reset_device() noexcept;
+  void finish_reset() noexcept;
   bool features_ok() noexcept;
   void driver_ok() noexcept;
   void set_needs_reset(const char* why) noexcept;
@@ -118,6 +131,7 @@ class VirtioPciDevice final : public devices::PciDevice, private VirtioContext {
   pci::CommonConfig common_;
   std::vector<std::optional<Virtqueue>> queues_;  // live from DRIVER_OK until reset
   bool activated_ = false;
+  bool reset_pending_ = false;  // status 0 written, old I/O still in flight
   uint8_t isr_ = 0;  // 4.1.4.5 ISR status
   std::atomic<uint64_t> fallback_notifications_{0};
 

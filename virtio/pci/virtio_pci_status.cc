@@ -1,7 +1,8 @@
 // The device status state machine of VirtioPciDevice (virtio 1.2, 2.1 and
 // 3.1.1): reset, feature negotiation (FEATURES_OK) and activation
 // (DRIVER_OK), and DEVICE_NEEDS_RESET. Every function runs with the device
-// lock held.
+// lock held. A reset whose in-flight I/O cannot be stopped at once stays
+// pending (device_status not yet 0) until the device calls reset_finished().
 #include "virtio/pci/virtio_pci_device.h"
 #include "virtio/pci/virtio_pci_layout.h"
 #include "virtio/pci/virtio_pci_log.h"
@@ -77,19 +78,41 @@ void VirtioPciDevice::driver_ok() noexcept {
 }
 
 void VirtioPciDevice::reset_device() noexcept {
-  // The device stops using queues and guest memory before they go away.
-  device_->reset();
+  if (reset_pending_) return;  // already on its way to 0
+  // The device stops serving the queues first, then they go away: no chain
+  // of the old generation is popped or pushed after this, and doorbells
+  // are ignored (queue_notified() checks activated_).
+  const bool finished = device_->reset();
   activated_ = false;
   for (auto& queue : queues_) queue.reset();
-  common_.reset();
+  if (!finished) {
+    // Some I/O could not be stopped, and waiting here would hold this lock
+    // (and through PCI_CFG the host bridge's) for as long as the disk
+    // likes. 4.1.4.3.2: the driver waits for device_status to read 0 before
+    // re-initialising; until reset_finished() it keeps its old (non-zero)
+    // value and common config writes are refused.
+    reset_pending_ = true;
+    return;
+  }
+  finish_reset();
+}
+
+void VirtioPciDevice::finish_reset() noexcept {
+  reset_pending_ = false;
+  common_.reset();  // status 0, features, selectors, vectors, queue registers
   isr_ = 0;
   update_intx();
+}
+
+void VirtioPciDevice::reset_finished() noexcept {
+  if (reset_pending_) finish_reset();
 }
 
 // 2.1.2: the device sets DEVICE_NEEDS_RESET and, if DRIVER_OK is set,
 // sends a configuration change notification.
 void VirtioPciDevice::set_needs_reset(const char* why) noexcept {
   log_guest_error(why);
+  if (reset_pending_) return;  // the driver is resetting already; stay quiet
   const uint8_t old_status = common_.status();
   common_.set_status(old_status | status::kDeviceNeedsReset);
   if ((old_status & status::kDeviceNeedsReset) == 0 && (old_status & status::kDriverOk)) {

@@ -59,6 +59,15 @@ void FakeDriver::publish() {
 
 void FakeDriver::set_avail_idx(uint16_t index) { put<uint16_t>(host(kAvailRing + 2), index); }
 
+void FakeDriver::restart() {
+  std::memset(host(kDescTable), 0, 16ull * size_);
+  std::memset(host(kAvailRing), 0, 6 + 2ull * size_);
+  std::memset(host(kUsedRing), 0, 6 + 8ull * size_);
+  next_descriptor_ = 0;
+  avail_idx_ = 0;
+  last_used_ = 0;
+}
+
 uint16_t FakeDriver::used_idx() const { return get<uint16_t>(memory_.host() + kUsedRing + 2); }
 
 std::optional<UsedElement> FakeDriver::next_used() {

@@ -48,6 +48,9 @@ class FakeDriver {
   uint16_t used_idx() const;
   // Overwrite avail.idx (to play a broken driver).
   void set_avail_idx(uint16_t index);
+  // A driver re-initialising the queue after a reset: zeroed rings,
+  // descriptors and indices from 0 again (the buffer heap goes on).
+  void restart();
 
   std::byte* host(uint64_t gpa) { return memory_.host() + gpa; }
 
@@ -71,11 +74,13 @@ class FakeContext final : public VirtioContext {
   void needs_reset(const char* why) noexcept override { resets.push_back(why); }
   void config_changed() noexcept override {}
   void reschedule(uint16_t) noexcept override { ++reschedules; }
+  void reset_finished() noexcept override { ++resets_finished; }
 
   void set_queue(Virtqueue* queue) { queue_ = queue; }
 
   int signals = 0;
   int reschedules = 0;
+  int resets_finished = 0;  // pending resets the device reported done
   std::vector<const char*> resets;
 
  private:

@@ -101,7 +101,8 @@ class ChunkingBackend final : public BlockBackend {
 
 // A slow disk: every operation waits until the test finishes it
 // (finish_all), a wait() (which finishes them, as a disk would in time) or
-// cancel_all() (which stops them with -ECANCELED). Reads and writes succeed
+// cancel_all() (which stops them with -ECANCELED, unless `cancellable` is
+// false). Reads and writes succeed
 // with their whole length; nothing touches memory.
 class HoldingBackend final : public BlockBackend {
  public:
@@ -130,6 +131,7 @@ class HoldingBackend final : public BlockBackend {
   uint32_t in_flight() const noexcept override { return static_cast<uint32_t>(held_.size() + done_.size()); }
   void cancel_all() noexcept override {
     ++cancels;
+    if (!cancellable) return;  // e.g. reads the kernel is already copying
     for (BackendCompletion& held : held_) held.result = -ECANCELED;
     finish_all();
   }
@@ -143,6 +145,7 @@ class HoldingBackend final : public BlockBackend {
   size_t held() const { return held_.size(); }
   int cancels = 0;
   int finished_by_waiting = 0;
+  bool cancellable = true;  // false: cancel_all() stops nothing
 
  private:
   Result<void> hold(uint64_t tag, std::span<const iovec> iov) noexcept {
@@ -216,6 +219,23 @@ class VirtioBlkTest : public ::testing::Test {
     std::memcpy(driver.host(made.data), &segment, sizeof(segment));
     driver.publish();
     return made;
+  }
+
+  // Resets the device as the transport does; I/O left in flight is let
+  // complete on the "event loop" (poll + fire) until the device reports
+  // the reset finished.
+  void reset_and_settle() {
+    bool finished = false;
+    {
+      std::lock_guard guard(context->lock());
+      finished = device->reset();
+    }
+    for (int round = 0; round < 1000 && !finished && context->resets_finished == 0; ++round) {
+      pollfd ready{event_fd, POLLIN, 0};
+      ::poll(&ready, 1, 5000);
+      poller.fire(event_fd);
+    }
+    ASSERT_TRUE(finished || context->resets_finished == 1);
   }
 
   void kick() {

@@ -365,16 +365,15 @@ TEST_F(VirtioBlkTest, AnImageThatShrankGivesIoErr) {
   EXPECT_EQ(driver.next_used()->length, 1u);
 }
 
-TEST_F(VirtioBlkTest, ResetWaitsForInFlightIoAndDropsIt) {
+// On the real io_uring: what reset could not cancel finishes on the event
+// loop, and its results are dropped.
+TEST_F(VirtioBlkTest, ResetDropsInFlightIo) {
   open_device();
   std::vector<Request> reads;
   for (int i = 0; i < 16; ++i) reads.push_back(request(request_type::kIn, i, 512, true, false));
   driver.publish();
   kick();
-  {
-    std::lock_guard guard(context->lock());
-    device->reset();
-  }
+  reset_and_settle();
   EXPECT_EQ(device->requests_in_flight(), 0u);
   poller.fire(event_fd);  // a late wake-up finds nothing to do
   EXPECT_EQ(driver.used_idx(), 0);

@@ -60,10 +60,32 @@ class FakeVirtioDevice final : public virtio::VirtioDevice {
     notified.push_back(queue);
     if (context == nullptr || context->queue(queue) == nullptr) ++bad_notifications;
   }
-  void reset() noexcept override {
+  // With `hold_reset`, reset() reports I/O still in flight (returns false)
+  // until the test calls finish_reset() (as the event loop would) or the
+  // transport's teardown calls wait_for_reset().
+  bool reset() noexcept override {
     ++resets;
+    if (hold_reset) {
+      reset_held = true;
+      return false;
+    }
     context = nullptr;
+    return true;
   }
+  void wait_for_reset() noexcept override {
+    ++waits_for_reset;
+    finish_reset();
+  }
+  void finish_reset() {
+    if (!reset_held) return;
+    reset_held = false;
+    virtio::VirtioContext* ctx = context;
+    context = nullptr;
+    if (ctx != nullptr) ctx->reset_finished();
+  }
+  bool hold_reset = false;
+  bool reset_held = false;
+  int waits_for_reset = 0;
 };
 
 }  // namespace keel::testing
