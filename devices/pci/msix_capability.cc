@@ -17,7 +17,6 @@ namespace {
 // Offset/BIR, PBA Offset/BIR. Offsets below are into the capability.
 constexpr uint16_t kControl = 2;
 constexpr size_t kBodySize = 10;  // everything after ID and next pointer
-constexpr uint32_t kBirMask = 0x7;
 
 // True when [offset, offset + size) touches [start, start + length).
 bool overlaps(uint64_t offset, size_t size, uint64_t start, uint64_t length) noexcept {

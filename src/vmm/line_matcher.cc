@@ -1,7 +1,5 @@
-// GCC 12 reports a false -Wmaybe-uninitialized inside <regex>'s NFA code
-// when optimising with sanitizers (GCC bug 105562). The pragma must precede
-// the first #include of <regex> to cover the instantiation.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// First: see the header (GCC bug 105562 in <regex>).
+#include "keel/regex_warning_workaround.h"
 
 #include "src/vmm/line_matcher.h"
 
