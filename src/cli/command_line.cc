@@ -18,6 +18,8 @@
 #include "src/harness/duration.h"
 #include "src/kvm/cpuid.h"
 #include "src/net/net_spec.h"
+#include "src/sandbox/privileges.h"
+#include "src/sandbox/seccomp_mode.h"
 #include "virtio/blk/disk_spec.h"
 
 namespace keel::cli {
@@ -49,6 +51,10 @@ struct RunArguments {
   std::string console_log;
   std::vector<std::string> disks;
   std::vector<std::string> nets;
+  std::string seccomp = "on";
+  std::string user;
+  std::string group;
+  std::string chroot_dir;
 };
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
@@ -88,6 +94,32 @@ harness::HarnessOptions build_harness_options(const RunArguments& args, CLI::App
   return options;
 }
 
+// --user/--group/--chroot. The reports are written after the drop, as the
+// new user: refuse now a directory that user could not write to.
+sandbox::PrivilegeOptions build_privileges(const RunArguments& args, CLI::App& run,
+                                           const harness::HarnessOptions& harness) {
+  const auto given = [&](const char* flag, const std::string& value) {
+    return run.count(flag) > 0 ? std::optional<std::string>(value) : std::nullopt;
+  };
+  sandbox::PrivilegeOptions privileges =
+      sandbox::parse_privilege_options(given("--user", args.user), given("--group", args.group),
+                                       given("--chroot", args.chroot_dir), sandbox::held_capabilities());
+  if (!privileges.uid) return privileges;
+  const auto check = [&](std::string_view flag, const std::optional<std::filesystem::path>& path) {
+    if (!path) return;
+    const std::filesystem::path parent = path->has_parent_path() ? path->parent_path() : ".";
+    if (!sandbox::directory_writable_by(parent, *privileges.uid, *privileges.gid)) {
+      throw ConfigError(fmt::format("{} '{}': keel writes it as --user {} (uid {}, gid {}), who cannot create files "
+                                    "in '{}'",
+                                    flag, path->string(), privileges.user_text, *privileges.uid, *privileges.gid,
+                                    parent.string()));
+    }
+  };
+  check("--junit", harness.junit);
+  check("--result-json", harness.result_json);
+  return privileges;
+}
+
 vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
   vmm::MachineConfig config;
   if (run.count("--kernel") > 0) {
@@ -120,6 +152,8 @@ vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
   net::nic_macs(config.nics);  // two NICs with one MAC: refused here, before KVM
   if (run.count("--cpu-features") > 0) config.hidden_cpuid = kvm::parse_cpu_feature_list(args.cpu_features);
   config.harness = build_harness_options(args, run);
+  config.seccomp = sandbox::parse_seccomp_mode(args.seccomp);
+  config.privileges = build_privileges(args, run, config.harness);
   return config;
 }
 
@@ -255,6 +289,22 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("DURATION");
   run->add_option("--junit", args.junit, "Boot test: write a JUnit XML report")->type_name("FILE");
   run->add_option("--result-json", args.result_json, "Boot test: write a JSON result")->type_name("FILE");
+  run->add_option("--seccomp", args.seccomp,
+                  "System-call filter per thread: on (a forbidden call stops keel, exit 159), log (the kernel logs "
+                  "it and lets it run) or off; see docs/security.md")
+      ->type_name("on|log|off")
+      ->capture_default_str();
+  // Giving up root once the machine is built (docs/security.md).
+  run->add_option("--user", args.user,
+                  "Run as this user (name or uid) once /dev/kvm, images, taps and sockets are open; keel must start "
+                  "as root")
+      ->type_name("USER");
+  run->add_option("--group", args.group, "With --user: run as this group (default: the user's primary group)")
+      ->type_name("GROUP");
+  run->add_option("--chroot", args.chroot_dir,
+                  "Once set up, enter this directory as / in a private mount namespace (reports still go where "
+                  "the command line named them); keel must start as root")
+      ->type_name("DIR");
   run->add_option("--console-log", args.console_log,
                   "Write the serial output, timestamped, to this file; at most max-size=SIZE (default 1G)")
       ->type_name("FILE[,max-size=SIZE]");

@@ -41,6 +41,8 @@ BootTest::BootTest(const HarnessOptions& options, const Clock& clock)
     : options_(options), watcher_(watcher_options(options), clock) {
   check_report_path("--junit", options_.junit);
   check_report_path("--result-json", options_.result_json);
+  if (options_.junit) junit_file_ = std::make_unique<ReportFile>("--junit", *options_.junit);
+  if (options_.result_json) result_json_file_ = std::make_unique<ReportFile>("--result-json", *options_.result_json);
   if (options_.console_log) {
     console_log_ = std::make_unique<ConsoleLog>(*options_.console_log, options_.console_log_max_size);
     watcher_.set_line_sink([log = console_log_.get()](std::string_view line, std::chrono::nanoseconds started) {
@@ -53,17 +55,17 @@ HarnessResult BootTest::finish(const VmEnd& end) {
   HarnessResult result = watcher_.finish(end);
   bool reports_ok = true;
   if (console_log_) reports_ok = console_log_->close() && reports_ok;
-  const auto write = [&](std::string_view flag, const std::optional<std::filesystem::path>& path, auto make_text) {
-    if (!path) return;
+  const auto write = [&](const std::unique_ptr<ReportFile>& file, auto make_text) {
+    if (!file) return;
     try {
-      write_report_file(flag, *path, make_text());
+      file->write(make_text());
     } catch (const std::exception& error) {
       spdlog::error("{}", error.what());
       reports_ok = false;
     }
   };
-  write("--result-json", options_.result_json, [&] { return result_json(result); });
-  write("--junit", options_.junit, [&] { return junit_xml(result); });
+  write(result_json_file_, [&] { return result_json(result); });
+  write(junit_file_, [&] { return junit_xml(result); });
   if (!reports_ok && result.exit_status == kExitPassed) result.exit_status = kExitVmError;
   return result;
 }

@@ -15,6 +15,7 @@
 #include "src/harness/console_watcher.h"
 #include "src/harness/harness_options.h"
 #include "src/harness/harness_result.h"
+#include "src/harness/report_file.h"
 
 namespace keel::harness {
 
@@ -24,7 +25,9 @@ class BootTest {
 
   // Checks everything the user gave before the VM starts, each a one-line
   // ConfigError: the regexes, that the --junit/--result-json directories
-  // exist, and opens (truncates) the --console-log file. Time zero is now.
+  // exist (their directories are opened now, so the reports land there
+  // even after a --chroot), and opens (truncates) the --console-log file.
+  // Time zero is now.
   // `clock` must outlive the BootTest.
   explicit BootTest(const HarnessOptions& options, const Clock& clock = system_clock());
 
@@ -49,6 +52,8 @@ class BootTest {
  private:
   HarnessOptions options_;
   std::unique_ptr<ConsoleLog> console_log_;
+  std::unique_ptr<ReportFile> junit_file_;
+  std::unique_ptr<ReportFile> result_json_file_;
   ConsoleWatcher watcher_;
 };
 

@@ -1,5 +1,7 @@
 #include "src/vmm/key_injector.h"
 
+#include <future>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -30,11 +32,37 @@ std::vector<KeyCombo> parse_key_combos(const std::vector<std::string>& texts) {
 }
 
 KeyInjector::KeyInjector(std::vector<KeyCombo> combos, InjectFn inject, std::chrono::milliseconds delay)
-    : combos_(std::move(combos)), inject_(std::move(inject)), delay_(delay), thread_([this] { run(); }) {}
+    : combos_(std::move(combos)), inject_(std::move(inject)), delay_(delay) {}
+
+void KeyInjector::start(std::function<void()> on_thread_start) {
+  if (thread_.joinable()) return;
+  if (!on_thread_start) {
+    thread_ = std::thread([this] { run(); });
+    return;
+  }
+  std::promise<void> started;
+  std::future<void> start_result = started.get_future();
+  thread_ = std::thread([this, started = std::move(started), &on_thread_start]() mutable {
+    try {
+      on_thread_start();
+    } catch (...) {
+      started.set_exception(std::current_exception());
+      return;
+    }
+    started.set_value();
+    run();
+  });
+  try {
+    start_result.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
 
 KeyInjector::~KeyInjector() {
   cancel();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void KeyInjector::trigger() noexcept {

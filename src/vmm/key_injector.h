@@ -31,13 +31,21 @@ class KeyInjector {
   // Returns false for an unknown key name.
   using InjectFn = std::function<bool(std::string_view key, bool pressed)>;
 
+  // No thread yet: keel builds the injector during set-up and starts it with
+  // the other threads, after privileges are dropped (start()).
   KeyInjector(std::vector<KeyCombo> combos, InjectFn inject,
               std::chrono::milliseconds delay = std::chrono::milliseconds(20));
   ~KeyInjector();  // cancels and joins
   KeyInjector(const KeyInjector&) = delete;
   KeyInjector& operator=(const KeyInjector&) = delete;
 
-  // Start playing (the first call only). Safe from any thread, noexcept.
+  // Starts the playing thread (once). `on_thread_start` runs first on it
+  // (keel installs its seccomp filter there); start() waits for it and
+  // rethrows what it throws, leaving no thread behind.
+  void start(std::function<void()> on_thread_start = {});
+
+  // Start playing (the first call only; before start() it is remembered).
+  // Safe from any thread, noexcept.
   void trigger() noexcept;
   // Stop playing as soon as possible (releases nothing further).
   void cancel() noexcept;

@@ -11,30 +11,49 @@
 #include <spdlog/spdlog.h>
 
 #include "src/console/console.h"
+#include "src/sandbox/privileges.h"
+#include "src/sandbox/rlimits.h"
 #include "src/vmm/boot_test_wiring.h"
 #include "src/vmm/machine_builder.h"
 #include "src/vmm/stop_waiter.h"
+#include "src/vmm/thread_sandbox.h"
 #include "src/vmm/vcpu_runner.h"
 
 namespace keel::vmm {
 
 namespace {
 
-// One thread per vCPU. If a thread cannot be started, the ones already
-// running are stopped and joined before the error propagates.
-std::vector<std::thread> start_vcpu_threads(Machine& m, const VcpuRunContext& context) {
+// One thread per vCPU. Each installs its seccomp filter, then waits at the
+// gate until all have, so none runs the guest if one cannot. If a thread
+// cannot be started or sandboxed, the ones already running are stopped and
+// joined before the error propagates.
+std::vector<std::thread> start_vcpu_threads(Machine& m, const VcpuRunContext& context,
+                                            const MachineConfig& config) {
+  auto gate = std::make_shared<ThreadStartGate>(seccomp_start_hook(sandbox::ThreadKind::vcpu, config));
   std::vector<std::thread> threads;
   threads.reserve(m.vcpus.size());
+  const auto stop_and_join = [&](const char* why) {
+    gate->close();
+    m.control.request_stop(StopReason::error, kExitVmFailed, why);
+    for (size_t i = 0; i < threads.size(); ++i) kick_vcpu(*m.vcpus[i], threads[i].native_handle());
+    for (auto& thread : threads) thread.join();
+  };
   try {
     for (auto& vcpu : m.vcpus) {
       kvm::Vcpu* raw_vcpu = vcpu.get();
-      threads.emplace_back([raw_vcpu, &context] { run_vcpu_loop(*raw_vcpu, context); });
+      threads.emplace_back([raw_vcpu, &context, gate] {
+        if (gate->enter()) run_vcpu_loop(*raw_vcpu, context);
+      });
     }
   } catch (const std::system_error& error) {
-    m.control.request_stop(StopReason::error, kExitVmFailed, "could not start a vCPU thread");
-    for (size_t i = 0; i < threads.size(); ++i) kick_vcpu(*m.vcpus[i], threads[i].native_handle());
-    for (auto& thread : threads) thread.join();
+    stop_and_join("could not start a vCPU thread");
     throw HostError(fmt::format("cannot start vCPU thread: {}", error.what()));
+  }
+  try {
+    gate->wait_and_open(threads.size());
+  } catch (const std::exception&) {
+    stop_and_join("could not sandbox a vCPU thread");
+    throw;
   }
   return threads;
 }
@@ -92,11 +111,42 @@ int report_end(const StopRecord& stop, BootTestWiring* boot_test) {
   _exit(status);
 }
 
+// RLIMIT_NOFILE must cover what build_machine opens: a clear error now
+// rather than EMFILE half-way through set-up (src/sandbox/rlimits.h).
+void check_fd_limit(const MachineConfig& config) {
+  sandbox::FdDemand demand{.vcpus = config.cpus, .disks = static_cast<uint32_t>(config.disks.size())};
+  for (const net::NetSpec& nic : config.nics) {
+    ++(nic.backend == net::NetBackendKind::user ? demand.user_nics : demand.tap_nics);
+    if (nic.pcap) ++demand.output_files;
+  }
+  const harness::HarnessOptions& h = config.harness;
+  demand.output_files += (h.console_log ? 1 : 0) + (h.junit ? 2 : 0) + (h.result_json ? 2 : 0);
+  const bool serial_file = config.serial.kind == ConsoleKind::file || config.serial.kind == ConsoleKind::unix_socket;
+  if (serial_file) demand.output_files += 2;
+  const uint64_t need = sandbox::estimate_fd_need(demand);
+  spdlog::debug("RLIMIT_NOFILE: soft limit {} (need about {})", sandbox::ensure_fd_limit(need), need);
+}
+
+// --user/--group/--chroot: everything privileged is open (KVM, RAM, images,
+// taps, sockets, console, logs, report directories) and no keel thread has
+// started, so the drop covers every thread keel will run.
+void drop_privileges(const MachineConfig& config) {
+  const sandbox::PrivilegeOptions& privileges = config.privileges;
+  if (!privileges.any()) return;
+  if (privileges.chroot_dir && !privileges.uid) {
+    spdlog::warn("--chroot without --user: keel stays root, and root can leave a chroot");
+  }
+  sandbox::apply_privileges(privileges);
+  spdlog::info("running as uid {} gid {}{}", getuid(), getgid(),
+               privileges.chroot_dir ? " in " + privileges.chroot_dir->string() : std::string());
+}
+
 }  // namespace
 
 int run_machine(const MachineConfig& config) { return run_machine(config, RunHooks{}); }
 
 int run_machine(const MachineConfig& config, const RunHooks& hooks) {
+  check_fd_limit(config);
   std::unique_ptr<Machine> machine = build_machine(config);
   Machine& m = *machine;
   // Declared after the machine, so destroyed first; the console stops
@@ -104,13 +154,26 @@ int run_machine(const MachineConfig& config, const RunHooks& hooks) {
   std::unique_ptr<BootTestWiring> boot_test;
   if (config.harness.enabled()) boot_test = std::make_unique<BootTestWiring>(config.harness, *m.console, m.control);
   if (hooks.before_start) hooks.before_start(m);
+  drop_privileges(config);
 
   VcpuRunContext context{.pio = *m.pio_bus, .mmio = *m.mmio_bus, .control = m.control, .pvm_host = m.pvm_host};
+  // Each thread installs its own seccomp filter as it starts (a failure
+  // fails the start); the main thread's comes last, once all run.
+  m.loop->set_thread_start_hook(seccomp_start_hook(sandbox::ThreadKind::io_loop, config));
+  m.console_loop->set_thread_start_hook(seccomp_start_hook(sandbox::ThreadKind::console_loop, config));
   m.loop->start();
   m.console_loop->start();
-  if (m.key_injector && !m.key_trigger) m.key_injector->trigger();
-  std::vector<std::thread> threads = start_vcpu_threads(m, context);
+  if (m.key_injector) {
+    m.key_injector->start(seccomp_start_hook(sandbox::ThreadKind::helper, config));
+    if (!m.key_trigger) m.key_injector->trigger();
+  }
+  std::vector<std::thread> threads = start_vcpu_threads(m, context, config);
   install_kicker(m, threads);
+  try {
+    install_main_thread_filter(config);
+  } catch (const std::exception& error) {
+    m.control.request_stop(StopReason::error, kExitVmFailed, error.what());
+  }
 
   // The main thread itself serves SIGINT/SIGTERM and --timeout.
   StopSources sources{.signals = m.signals.get(), .deadline = std::nullopt, .on_deadline = {}};

@@ -206,7 +206,8 @@ void setup_key_injection(Machine& m, const MachineConfig& config) {
   }
   devices::I8042* keyboard = m.i8042.get();
   m.key_injector = std::make_unique<KeyInjector>(
-      std::move(combos), [keyboard](std::string_view key, bool pressed) { return keyboard->inject_key(key, pressed); });
+      std::move(combos), [keyboard](std::string_view key, bool pressed) { return keyboard->inject_key(key, pressed); },
+      std::chrono::milliseconds(20));
   if (injection.after_console_regex.empty()) return;  // run() triggers it at start
   m.key_trigger = std::make_unique<LineMatcher>(injection.after_console_regex);
   LineMatcher* trigger = m.key_trigger.get();

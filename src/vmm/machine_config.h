@@ -14,6 +14,8 @@
 #include "src/harness/harness_options.h"
 #include "src/kvm/cpuid.h"
 #include "src/net/net_spec.h"
+#include "src/sandbox/privileges.h"
+#include "src/sandbox/seccomp_mode.h"
 #include "virtio/blk/disk_spec.h"
 
 namespace keel::vmm {
@@ -54,6 +56,13 @@ struct MachineConfig {
   std::vector<net::NetSpec> nics;
   // --expect, --fail-on, --timeout, --junit, --result-json, --console-log.
   harness::HarnessOptions harness;
+  // --seccomp: each thread's allow-list (src/sandbox). `keel run` defaults
+  // to on; off here so a machine run inside another program (the tests)
+  // does not filter that program's threads unless asked.
+  sandbox::SeccompMode seccomp = sandbox::SeccompMode::off;
+  // --user, --group, --chroot: applied once the machine is built, before
+  // any of its threads starts (src/sandbox/privileges.h).
+  sandbox::PrivilegeOptions privileges;
 };
 
 }  // namespace keel::vmm

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <future>
 #include <system_error>
 
 #include <spdlog/spdlog.h>
@@ -127,7 +128,33 @@ void EventLoop::start() {
   uint64_t drained = 0;
   while (read(wake_fd_, &drained, sizeof drained) > 0) {
   }
-  thread_ = std::thread([this] { run(); });
+  if (!thread_start_hook_) {
+    thread_ = std::thread([this] { run(); });
+    return;
+  }
+  std::promise<void> hook_done;
+  std::future<void> hook_result = hook_done.get_future();
+  thread_ = std::thread([this, hook_done = std::move(hook_done)]() mutable {
+    try {
+      thread_start_hook_();
+    } catch (...) {
+      hook_done.set_exception(std::current_exception());
+      return;
+    }
+    hook_done.set_value();
+    run();
+  });
+  try {
+    hook_result.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
+
+void EventLoop::set_thread_start_hook(std::function<void()> hook) {
+  std::lock_guard start_stop_guard(start_stop_lock_);
+  thread_start_hook_ = std::move(hook);
 }
 
 void EventLoop::stop() noexcept {

@@ -38,7 +38,13 @@ class EventLoop final : public TimerFactory, public FdPoller {
   void remove(int fd) noexcept override;
   bool modify(int fd, uint32_t epoll_events) noexcept override;
 
-  void start();          // spawn the loop thread (again after a stop())
+  // Spawn the loop thread (again after a stop()). With a thread-start hook,
+  // the new thread runs it first and start() returns only once it has: if
+  // the hook throws, the thread ends and start() rethrows its exception.
+  void start();
+  // Run `hook` on the loop thread each time it starts, before any handler
+  // (keel installs the thread's seccomp filter here). Call before start().
+  void set_thread_start_hook(std::function<void()> hook);
   // Wake the thread, let it finish the current handler, join. From a handler
   // on the loop thread it only asks the loop to end (it cannot join itself).
   void stop() noexcept;
@@ -81,6 +87,7 @@ class EventLoop final : public TimerFactory, public FdPoller {
   std::mutex start_stop_lock_;  // serializes start() and stop() (thread_)
   std::thread thread_;
   std::atomic<std::thread::id> loop_thread_id_{};
+  std::function<void()> thread_start_hook_;  // guarded by start_stop_lock_
   std::shared_ptr<TimerAnchor> timer_anchor_;
 };
 

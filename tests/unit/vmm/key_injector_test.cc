@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <stdexcept>
 
 #include "keel/config_error.h"
 
@@ -41,6 +42,7 @@ struct Recorder {
 TEST(KeyInjector, PressesInOrderReleasesInReverse) {
   Recorder rec;
   KeyInjector injector(parse_key_combos({"shift-a", "ret"}), rec.fn(), 1ms);
+  injector.start();
   injector.trigger();
   ASSERT_TRUE(injector.wait_done(5s));
   std::vector<std::pair<std::string, bool>> expected = {
@@ -52,6 +54,7 @@ TEST(KeyInjector, NothingBeforeTrigger) {
   Recorder rec;
   {
     KeyInjector injector(parse_key_combos({"a"}), rec.fn(), 1ms);
+    injector.start();
     EXPECT_FALSE(injector.wait_done(30ms));
   }  // destroyed untriggered: must not hang or inject
   EXPECT_TRUE(rec.events.empty());
@@ -61,6 +64,7 @@ TEST(KeyInjector, DelayBetweenPressAndRelease) {
   Recorder rec;
   auto start = std::chrono::steady_clock::now();
   KeyInjector injector(parse_key_combos({"a"}), rec.fn(), 20ms);
+  injector.start();
   injector.trigger();
   ASSERT_TRUE(injector.wait_done(5s));
   EXPECT_GE(std::chrono::steady_clock::now() - start, 40ms);
@@ -69,6 +73,7 @@ TEST(KeyInjector, DelayBetweenPressAndRelease) {
 TEST(KeyInjector, UnknownKeysDoNotStopTheRest) {
   Recorder rec;
   KeyInjector injector(parse_key_combos({"bogus", "b"}), rec.fn(), 1ms);
+  injector.start();
   injector.trigger();
   ASSERT_TRUE(injector.wait_done(5s));
   ASSERT_EQ(rec.events.size(), 4u);
@@ -80,6 +85,7 @@ TEST(KeyInjector, CancelStopsPromptly) {
   auto start = std::chrono::steady_clock::now();
   {
     KeyInjector injector(parse_key_combos({"a", "b", "c"}), rec.fn(), 10s);
+    injector.start();
     injector.trigger();
     std::this_thread::sleep_for(20ms);
   }  // destructor cancels mid-sleep
@@ -89,4 +95,25 @@ TEST(KeyInjector, CancelStopsPromptly) {
 }
 
 }  // namespace
+TEST(KeyInjector, NoThreadBeforeStartAndATriggerBeforeStartIsKept) {
+  Recorder rec;
+  KeyInjector injector(parse_key_combos({"a"}), rec.fn(), 1ms);
+  injector.trigger();
+  EXPECT_FALSE(injector.wait_done(50ms));  // nothing plays without a thread
+  injector.start();
+  ASSERT_TRUE(injector.wait_done(5s));
+  std::vector<std::pair<std::string, bool>> expected = {{"a", true}, {"a", false}};
+  EXPECT_EQ(rec.events, expected);
+}
+
+TEST(KeyInjector, AFailingThreadStartHookFailsStartAndLeavesNoThread) {
+  Recorder rec;
+  KeyInjector injector(parse_key_combos({"a"}), rec.fn(), 1ms);
+  EXPECT_THROW(injector.start([] { throw std::runtime_error("no filter"); }), std::runtime_error);
+  injector.trigger();
+  EXPECT_FALSE(injector.wait_done(50ms));
+  std::lock_guard guard(rec.lock);
+  EXPECT_TRUE(rec.events.empty());
+}
+
 }  // namespace keel::vmm
