@@ -134,8 +134,11 @@ bool E1000::rx_frame(std::span<const uint8_t> frame) noexcept {
   uint16_t tci = 0;
   if (strip) {
     tci = load_be16(frame, 14);
-    rx_out_.insert(rx_out_.end(), frame.begin(), frame.begin() + 12);
-    rx_out_.insert(rx_out_.end(), frame.begin() + 16, frame.end());
+    // resize + memcpy rather than two range inserts: GCC 12 at -O3 reports
+    // a false overflow in the inlined inserts. `tagged` means >= 18 bytes.
+    rx_out_.resize(frame.size() - 4);
+    std::memcpy(rx_out_.data(), frame.data(), 12);
+    std::memcpy(rx_out_.data() + 12, frame.data() + 16, frame.size() - 16);
   } else {
     rx_out_.assign(frame.begin(), frame.end());
   }
