@@ -137,6 +137,12 @@ BzImageHeader parse_bzimage_header(const ImageView& image) {
                            image.size()));
   }
   header.kernel_size = image.size() - header.kernel_offset;
+  // The 64-bit entry is at +0x200: a kernel that ends before it would start
+  // the vCPU outside the image.
+  if (header.kernel_size <= abi::kEntry64Offset) {
+    image.fail(fmt::format("the protected-mode kernel is {} bytes, too small to hold the 64-bit entry at +{:#x}",
+                           header.kernel_size, abi::kEntry64Offset));
+  }
 
   if ((image.u8(abi::kLoadFlags, kHeader) & abi::kLoadedHigh) == 0) {
     image.reject("is a zImage (LOADED_HIGH clear); keel loads only bzImages");

@@ -257,6 +257,15 @@ TEST_F(BzImageTest, SetupSectsPastEndOfFileIsRefused) {
               ::testing::ThrowsMessage<ConfigError>(HasSubstr("setup_sects (200) points past the end of the file")));
 }
 
+// Found by the bzimage fuzz target: a protected-mode kernel shorter than
+// 0x201 bytes was loaded and the vCPU entered past its end.
+TEST_F(BzImageTest, KernelWithoutRoomForThe64BitEntryIsRefused) {
+  EXPECT_THAT([&] { load_image(memory(), make_bzimage(BzImageSpec{.kernel_size = 0x200}), BootConfig{}); },
+              ::testing::ThrowsMessage<ConfigError>(
+                  HasSubstr("the protected-mode kernel is 512 bytes, too small to hold the 64-bit entry at +0x200")));
+  EXPECT_NO_THROW(load_image(memory(), make_bzimage(BzImageSpec{.kernel_size = 0x201}), BootConfig{}));
+}
+
 TEST_F(BzImageTest, TruncatedFileIsRefused) {
   Bytes image = make_bzimage();
   image.resize(0x220);
