@@ -245,9 +245,237 @@ def e1000_seeds():
     write('e1000', 'seed-rings', e1000_seed(ops, pool, ram))
     write('e1000', 'seed-empty', b'')
 
+# --- boot loaders (bzimage, pvh_elf, multiboot) -------------------------------
+def boot_seed(image, ram_size=0x120000, layout=0, high=0, cpus=1, initrd=0, cmdline=b'console=ttyS0'):
+    """The machine prefix of tests/fuzz/boot_check.h, then the image."""
+    out = u32(ram_size - 1) + u8(layout)
+    if layout & 8:
+        out += u16(high - 1)
+    out += u8(cpus)
+    if layout & 16:
+        out += u16(initrd - 1)
+    return out + u16(len(cmdline)) + cmdline + image
+
+def pattern(size, seed):
+    return bytes(((i * 7 + seed + (i >> 8)) & 0xFF) for i in range(size))
+
+def bzimage(version=0x020F, relocatable=1, pref=0x100000, init_size=0x10000, kernel_size=0x1000, setup_sects=1):
+    setup = bytearray((setup_sects + 1) * 512)
+    def put(at, data): setup[at:at + len(data)] = data
+    put(0x1F1, u8(setup_sects)); put(0x1FE, u16(0xAA55)); put(0x200, u8(0xEB)); put(0x201, u8(0x6A))
+    put(0x202, b'HdrS'); put(0x206, u16(version)); put(0x211, u8(0x01)); put(0x214, u32(0x100000))
+    put(0x22C, u32(0x37FFFFFF)); put(0x230, u32(0x1000)); put(0x234, u8(relocatable)); put(0x236, u16(0x3))
+    put(0x238, u32(2047)); put(0x258, u64(pref)); put(0x260, u32(init_size))
+    return bytes(setup) + pattern(kernel_size, 0x5A)
+
+def elf(is64, entry, segments, machine=None):
+    """segments: (type, paddr, data, memsz, align); data follows the headers."""
+    header_size, phdr_size = (64, 56) if is64 else (52, 32)
+    offset = header_size + phdr_size * len(segments)
+    offset = (offset + 3) & ~3
+    head = bytearray(b'\x7fELF' + bytes([2 if is64 else 1, 1, 1]) + bytes(9))
+    head += u16(2) + u16(machine if machine is not None else (62 if is64 else 3)) + u32(1)
+    if is64:
+        head += u64(entry) + u64(header_size) + u64(0) + u32(0) + u16(64) + u16(56) + u16(len(segments)) + u16(0) * 3
+    else:
+        head += u32(entry) + u32(header_size) + u32(0) + u32(0) + u16(52) + u16(32) + u16(len(segments)) + u16(0) * 3
+    phdrs, body = b'', b''
+    for type_, paddr, data, memsz, align in segments:
+        at = offset + len(body)
+        if is64:
+            phdrs += u32(type_) + u32(7) + u64(at) + u64(paddr) + u64(paddr) + u64(len(data)) + u64(memsz) + u64(align)
+        else:
+            phdrs += u32(type_) + u32(at) + u32(paddr) + u32(paddr) + u32(len(data)) + u32(memsz) + u32(7) + u32(align)
+        body += data + b'\0' * ((-len(data)) % 4)
+    image = bytes(head) + phdrs
+    return image + b'\0' * (offset - len(image)) + body
+
+def xen_note(entry, width=4):
+    desc = u32(entry) if width == 4 else u64(entry)
+    return u32(4) + u32(len(desc)) + u32(18) + b'Xen\0' + desc
+
+def multiboot_header(flags, addresses=None):
+    out = u32(0x1BADB002) + u32(flags) + u32(-(0x1BADB002 + flags))
+    if addresses:
+        out += b''.join(u32(a) for a in addresses)
+    return out
+
+def boot_seeds():
+    PT_LOAD, PT_NOTE = 1, 4
+    write('bzimage', 'seed-minimal', boot_seed(bzimage()))
+    write('bzimage', 'seed-initrd-high-ram', boot_seed(bzimage(), layout=8 | 16, high=0x1000, cpus=4, initrd=0x2000))
+    write('bzimage', 'seed-fixed-2.12', boot_seed(bzimage(version=0x020C, relocatable=0, init_size=0x2000)))
+    write('bzimage', 'seed-pref-above', boot_seed(bzimage(pref=0x110000, kernel_size=0x800), ram_size=0x140000))
+    write('bzimage', 'seed-empty', b'')
+
+    code = pattern(0x200, 0x33)
+    for is64 in (False, True):
+        name = 'elf64' if is64 else 'elf32'
+        image = elf(is64, 0x100000, [(PT_LOAD, 0x100000, code, 0x400, 0x1000), (PT_NOTE, 0, xen_note(0x100010), 0, 4)])
+        write('pvh_elf', 'seed-' + name, boot_seed(image, ram_size=0x110000))
+        write('pvh_elf', 'seed-' + name + '-initrd', boot_seed(image, ram_size=0x118000, layout=16, initrd=0x3000))
+    two = elf(True, 0x100000, [(PT_LOAD, 0x100000, code, 0x200, 8), (PT_LOAD, 0x101000, code, 0x800, 8),
+                               (PT_NOTE, 0, xen_note(0x100000, 8), 0, 8)])
+    write('pvh_elf', 'seed-two-segments-note8', boot_seed(two, ram_size=0x110000, layout=8, high=0x800, cpus=2))
+    write('pvh_elf', 'seed-empty', b'')
+
+    # a.out kludge: the header at file offset 0, the file loaded at 1 MiB.
+    body = pattern(0x200, 0x44)
+    kludge = multiboot_header(0x10003, [0x100000, 0x100000, 0, 0x100000 + 32 + len(body) + 0x100, 0x100020]) + body
+    write('multiboot', 'seed-aout-kludge', boot_seed(kludge, ram_size=0x110000))
+    write('multiboot', 'seed-aout-kludge-initrd', boot_seed(kludge, ram_size=0x118000, layout=16, initrd=0x2000, cpus=3))
+    partial = multiboot_header(0x10000, [0x100000, 0x100000, 0x100000 + 0x100, 0, 0x100004]) + body
+    write('multiboot', 'seed-aout-load-end', boot_seed(partial, ram_size=0x110000))
+    elf32 = elf(False, 0x100000, [(PT_LOAD, 0x100000, multiboot_header(0x3) + body, 0x400, 0x1000)])
+    write('multiboot', 'seed-elf32', boot_seed(elf32, ram_size=0x110000))
+    write('multiboot', 'seed-elf32-high-ram', boot_seed(elf32, ram_size=0x110000, layout=8, high=0x1000))
+    write('multiboot', 'seed-empty', b'')
+
+# --- firmware ---------------------------------------------------------------
+def firmware_seed(cpus, below=0, end_delta=0x800, kind=0, size=64 << 20, pages=1, contents=b''):
+    """cpus, tables RAM [0xE0000 - below, 1 MiB - 2 KiB + end_delta), machine, RAM contents."""
+    return u8(cpus) + u16(below) + u16(end_delta) + u8(kind) + u64(size) + u8(pages) + contents
+
+def firmware_seeds():
+    write('firmware', 'seed-1-cpu', firmware_seed(1))
+    write('firmware', 'seed-64-cpus-hole', firmware_seed(64, below=0x1000, kind=1, size=0x1000000))
+    write('firmware', 'seed-8-cpus-4g', firmware_seed(8, kind=2, size=0x800000, contents=b'\xff' * 64))
+    write('firmware', 'seed-short-area', firmware_seed(2, end_delta=0x7FF, kind=3, size=(1 << 40) - 1, pages=0))
+    write('firmware', 'seed-no-cpus', firmware_seed(0))
+    write('firmware', 'seed-empty', b'')
+
+# --- cli_specs --------------------------------------------------------------
+def cli_seeds():
+    specs = [(0, b'512M'), (0, b'4g'), (0, b'17'), (1, b'/tmp/out.log,max-size=64K'), (2, b'file:/tmp/serial.log,max-size=1M'),
+             (2, b'unix:/tmp/keel.sock'), (2, b'stdio'), (3, b'path=disk.img,readonly=on,direct=off,serial=ABC123'),
+             (4, b'tap=tap0,model=e1000,mac=02:00:00:00:00:01,pcap=/tmp/x.pcap'),
+             (4, b'user,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.20:53,net=10.0.2.0/24,restrict=on'),
+             (4, b'user,net=192.168.7.0/28,host=192.168.7.1,dns=192.168.7.2,dhcpstart=192.168.7.4'),
+             (5, b'52:54:00:12:34:56'), (6, b'1.5s'), (6, b'250ms'), (6, b'2m'), (7, b'1T'), (8, b'hugetlbfs:/dev/hugepages'),
+             (8, b'memfd'), (9, b'a,shift-b,ret,ctrl-alt-delete'), (10, b'-cx16,-tsc-deadline,-xsave'),
+             (11, b'hostfwd=tcp:0.0.0.0:8080-:80'), (12, b'tap0,mac=02-00-00-00-00-02')]
+    for i, (parser, text) in enumerate(specs):
+        write('cli_specs', 'seed-%02d' % i, u8(parser) + text)
+    # A whole command line: [flag index][value] pieces separated by NULs
+    # (flag indices as in cli_specs.cc's kFlags).
+    line = b'\0'.join([b'\x00' + b'2G', b'\x02' + b'file:/tmp/s.log,max-size=8M', b'\x03' + b'path=a.img',
+                       b'\x04' + b'user,hostfwd=tcp::2222-:22', b'\x05' + b'30s', b'\x06' + b'a,b',
+                       b'\x07' + b'-rdrand', b'\x08' + b'4'])
+    write('cli_specs', 'seed-command-line', u8(13) + line)
+    write('cli_specs', 'seed-empty', b'')
+
+# --- device register targets -------------------------------------------------
+def ops_of(width, ops):
+    out = b''
+    for o in ops:
+        assert len(o) <= width, o
+        out += o + b'\0' * (width - len(o))
+    return u8(len(ops)) + out
+
+def host_bridge_seeds():
+    # ram header (2 KiB at 0), then 12-byte ops. Slot pick 1 = 00:01.0 (virtio-blk).
+    ram_header = u16(0x800 - 1) + u8(0)
+    CF8, PIO_R, PIO_W, ECAM_R, ECAM_W, BAR, WIDTHS, DOORBELL = range(8)
+    ops = [u8(CF8) + u8(1) + u8(0),                          # CONFIG_ADDRESS = 00:01.0 reg 0
+           u8(PIO_R) + u8(4) + u8(2),                        # dword at 0xCFC: ids
+           u8(PIO_R) + u8(6) + u8(1),                        # word at 0xCFE: device id
+           u8(WIDTHS) + u8(1) + u16(0),                      # ids/command at every width
+           u8(ECAM_W) + u8(1) + u16(0x10) + u8(2) + u32(0xFFFFFFFF),  # size BAR0
+           u8(ECAM_R) + u8(1) + u16(0x10) + u8(2),
+           u8(ECAM_W) + u8(1) + u16(0x04) + u8(1) + u32(0x0),         # decode off: BARs leave the bus
+           u8(ECAM_W) + u8(1) + u16(0x04) + u8(1) + u32(0x7),         # and back
+           u8(ECAM_R) + u8(1) + u16(0xFFC) + u8(3),                   # crosses into the next function
+           u8(ECAM_R) + u8(0x82) + u16(0),                            # an empty slot
+           u8(PIO_W) + u8(1) + u8(0) + u64(0x00),                     # 0xCF9 reset control
+           u8(PIO_R) + u8(1) + u8(0),
+           u8(BAR) + u8(0) + u8(2) + u32(0),                          # MMIO window start
+           u8(WIDTHS) + u8(1) + u16(0x40),                            # capabilities
+           u8(DOORBELL)]
+    write('host_bridge', 'seed-config', ram_header + ops_of(12, ops))
+    write('host_bridge', 'seed-empty', b'')
+
+def uart_seeds():
+    RAW_W, _, RAW_R, DIVISOR, FCR, MCR, IER, INPUT, DRAIN, IIR = range(10)
+    ops = [u8(DIVISOR) + u8(0x03) + u8(1) + u8(0),     # 115200 8N1
+           u8(FCR) + u8(0xC7), u8(MCR) + u8(0x0B), u8(IER) + u8(0x0F),
+           u8(RAW_W) + u8(0) + u8(0) + b'H', u8(RAW_W) + u8(0) + u8(0) + b'i',
+           u8(IIR), u8(INPUT) + u8(20), u8(IIR), u8(DRAIN) + u8(8), u8(RAW_R) + u8(5) + u8(0),
+           u8(DRAIN) + u8(32), u8(IIR), u8(MCR) + u8(0x1B),               # loopback
+           u8(RAW_W) + u8(0) + u8(0) + b'L', u8(RAW_W) + u8(0) + u8(0) + b'B', u8(RAW_R) + u8(2) + u8(0), u8(DRAIN) + u8(32),
+           u8(FCR) + u8(0x00), u8(RAW_W) + u8(0) + u8(0) + b'x', u8(RAW_W) + u8(0) + u8(0) + b'y',
+           u8(RAW_R) + u8(5) + u8(0), u8(MCR) + u8(0x08), u8(INPUT) + u8(8), u8(DRAIN) + u8(4)]
+    write('uart', 'seed-driver', ops_of(10, ops) + b'hello, keel!\r\n' * 3)
+    write('uart', 'seed-empty', b'')
+
+def i8042_seeds():
+    CMD, DATA, READ, KBD, MOUSE, CMDBYTE, KEY, MOTION, BAD, DRAIN, IRQ = range(11)
+    ops = [u8(CMD) + u8(0xAA), u8(READ), u8(CMD) + u8(0x20), u8(READ), u8(CMDBYTE) + u8(0x47),
+           u8(KBD) + u8(0) + u8(0), u8(DRAIN),                      # keyboard reset
+           u8(KBD) + u8(3) + u8(1) + u8(0x20), u8(DRAIN),           # typematic
+           u8(KBD) + u8(6), u8(KEY) + u8(0) + u8(1), u8(IRQ), u8(KEY) + u8(0) + u8(0), u8(IRQ),
+           u8(KEY) + u8(6) + u8(1), u8(DRAIN), u8(CMD) + u8(0xA8),
+           u8(MOUSE) + u8(0) + u8(0), u8(DRAIN), u8(MOUSE) + u8(3), u8(IRQ),
+           u8(MOTION) + u8(0) + u16(5) + u16(0xFFFD) + u8(1), u8(DRAIN),
+           u8(BAD) + u8(0x02) + u8(0x55), u8(CMD) + u8(0xD0), u8(READ),
+           u8(CMD) + u8(0xD1), u8(DATA) + u8(0x03), u8(DRAIN)]
+    write('i8042', 'seed-driver', ops_of(8, ops))
+    write('i8042', 'seed-reset', ops_of(8, [u8(CMD) + u8(0xFE), u8(CMD) + u8(0xD1), u8(DATA) + u8(0x00)]))
+    write('i8042', 'seed-empty', b'')
+
+def rtc_seeds():
+    INDEX, READ, WRITE, RAW, REG_A, REG_B, READ_C, SET_TIME, ADVANCE, STEP, OTHER = range(11)
+    ops = [u8(READ_C), u8(INDEX) + u8(0x0A), u8(READ), u8(INDEX) + u8(0x8B), u8(READ),
+           u8(SET_TIME) + u8(0) + u8(1) + u8(26) + u8(1) + u8(28) + u8(59) + u8(59) + u8(23),
+           u8(REG_B) + u8(0x72), u8(ADVANCE) + u8(2) + u16(1500), u8(READ_C) + u8(0) + b'\1',
+           u8(OTHER) + u8(1) + u8(0) + u8(0xC0), u8(OTHER) + u8(1) + u8(1) + u8(0xC0),
+           u8(OTHER) + u8(1) + u8(2) + u8(0xC0), u8(REG_B) + u8(0x26), u8(ADVANCE) + u8(3) + u16(1),
+           u8(READ_C), u8(REG_A) + u8(1) + u8(0x0F), u8(REG_B) + u8(0x46), u8(ADVANCE) + u8(2) + u16(600),
+           u8(READ_C), u8(RAW) + u8(1) + u8(0), u8(RAW) + u8(0) + u8(1),
+           u8(SET_TIME) + u8(1) + b'\x00\x30\x92\x05\x31\x12\x99\x19', u8(STEP) + u32(86400),
+           u8(OTHER) + u8(0) + u8(0x40) + u8(0x5A), u8(INDEX) + u8(0x40), u8(READ) + u8(0) + b'\1']
+    write('rtc', 'seed-driver', ops_of(12, ops))
+    write('rtc', 'seed-empty', b'')
+
+def acpi_pm_seeds():
+    READ, WRITE, REG16, TIMER, BUTTON, TIME = 0, 1, 2, 3, 4, 5
+    STS, EN, CNT = 0, 1, 2
+    ops = [u8(REG16) + u8(EN) + u16(0x0101), u8(TIMER), u8(TIME) + u8(3) + u16(30), u8(READ) + u8(0) + u8(1),
+           u8(REG16) + u8(STS) + u16(0x0001), u8(READ) + u8(0) + u8(3), u8(BUTTON), u8(READ) + u8(0) + u8(1),
+           u8(REG16) + u8(STS) + u16(0x0100), u8(TIME) + u8(2) + u16(60000), u8(READ) + u8(8) + u8(2),
+           u8(WRITE) + u8(4) + u8(1) + u16((1 << 13) | (1 << 10)), u8(READ) + u8(4) + u8(1),
+           u8(WRITE) + u8(1) + u8(0) + u8(0xFF), u8(READ) + u8(6) + u8(1), u8(TIMER)]
+    write('acpi_pm', 'seed-driver', ops_of(12, ops))
+    write('acpi_pm', 'seed-poweroff', ops_of(12, [u8(REG16) + u8(CNT) + u16(1 << 13)]))
+    write('acpi_pm', 'seed-empty', b'')
+
+def bus_seeds():
+    INSERT, REMOVE, READ, WRITE = range(4)
+    def near(base_sel, delta, any_=0): return u8(base_sel) + u8(delta) + u64(any_)
+    ops = [u8(INSERT) + near(1, 0x10) + u8(0) + u8(16),    # [0x10, 0x20)
+           u8(INSERT) + near(1, 0x18) + u8(0) + u8(16),    # overlaps: refused
+           u8(INSERT) + near(1, 0x20) + u8(0) + u8(8),     # touches: accepted
+           u8(READ) + near(0, 4) + u8(4), u8(WRITE) + near(0, 8) + u8(8),
+           u8(READ) + near(4, 0xFE) + u8(4),               # straddles the end of the first range
+           u8(READ) + near(0, 0) + u8(3),                  # a size the bus refuses
+           u8(INSERT) + near(2, 0x0F) + u8(0) + u8(16),    # ends exactly at 2^64
+           u8(INSERT) + near(2, 0x0F) + u8(0) + u8(17),    # runs past it
+           u8(READ) + near(2, 0x07) + u8(8), u8(REMOVE) + near(1, 0x11) + u8(0),
+           u8(REMOVE) + near(1, 0) + u8(1), u8(READ) + near(1, 0x14) + u8(2)]
+    write('bus', 'seed-ranges', ops_of(20, ops))
+    write('bus', 'seed-empty', b'')
+
 if __name__ == '__main__':
     virtqueue_seeds()
     blk_seeds()
     pci_msix_seeds()
     net_seeds()
     e1000_seeds()
+    host_bridge_seeds()
+    uart_seeds()
+    i8042_seeds()
+    rtc_seeds()
+    acpi_pm_seeds()
+    bus_seeds()
+    boot_seeds()
+    firmware_seeds()
+    cli_seeds()
