@@ -51,11 +51,15 @@ class RuleList {
 // (futex, clocks), allocate (no executable mappings: keel never makes code
 // at run time), kick a vCPU (tgkill), restore the terminal
 // (tcsetattr = TCSETS*; also the SIGCONT handler and the SIGSYS handler run
-// it on whatever thread they land) and end the process.
+// it on whatever thread they land), wait for room to write, and end the
+// process.
 void add_common(RuleList& list) {
   list.allow({SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_close, SYS_fstat, SYS_futex, SYS_clock_gettime, SYS_clock_nanosleep, SYS_nanosleep, SYS_sched_yield, SYS_gettid,
               SYS_getpid, SYS_tgkill, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_restart_syscall, SYS_exit,
-              SYS_exit_group, SYS_brk, SYS_munmap, SYS_madvise, SYS_mremap});
+              SYS_exit_group, SYS_brk, SYS_munmap, SYS_madvise, SYS_mremap,
+              // Output to a console or log that would block waits, bounded,
+              // for room (src/console/fd_io: write_all).
+              SYS_poll, SYS_ppoll});
   // glibc's fstat(): the fd's own status only, never a path.
   list.allow_if(SYS_newfstatat, ArgMatch{.index = 3, .mask = AT_EMPTY_PATH, .value = AT_EMPTY_PATH});
   list.allow_if(SYS_mmap, ArgMatch{.index = 2, .mask = PROT_EXEC, .value = 0});
@@ -113,7 +117,9 @@ void add_thread_creation(RuleList& list) {
 void add_sanitizer_runtime(RuleList& list, ThreadKind kind) {
   list.allow({SYS_openat, SYS_readlink, SYS_getpid, SYS_getppid, SYS_prctl, SYS_sigaltstack, SYS_rt_sigaction,
               SYS_sched_getaffinity, SYS_getrlimit, SYS_prlimit64, SYS_pipe2, SYS_dup, SYS_dup2, SYS_getdents64,
-              SYS_pread64, SYS_uname, SYS_sched_getparam, SYS_wait4, SYS_waitid, SYS_kill, SYS_ptrace});
+              SYS_pread64, SYS_uname, SYS_sched_getparam, SYS_wait4, SYS_waitid, SYS_kill, SYS_ptrace,
+              // LSan's thread lister uses the legacy calls directly.
+              SYS_open, SYS_getdents, SYS_lseek});
   if (kind == ThreadKind::main) {
     list.allow_if(SYS_clone, ArgMatch{.index = 0, .mask = CLONE_THREAD, .value = 0});
   }
@@ -168,7 +174,7 @@ SeccompPolicy seccomp_policy(ThreadKind kind, const PolicyFeatures& features) {
       add_device_work(list);
       add_tap_runtime(list);
       add_thread_creation(list);
-      list.allow({SYS_poll, SYS_ppoll, SYS_io_uring_enter, SYS_openat, SYS_unlink, SYS_unlinkat, SYS_rename,
+      list.allow({SYS_io_uring_enter, SYS_openat, SYS_unlink, SYS_unlinkat, SYS_rename,
                   SYS_renameat, SYS_fsync, SYS_fdatasync, SYS_rt_sigaction});
       break;
   }
