@@ -70,12 +70,21 @@ TEST(SeccompFilterDeathTest, VcpuOpeningAFileStopsKeel) {
       {
         std::thread vcpu([] {
           install_seccomp_filter(ThreadKind::vcpu, SeccompMode::on);
+#ifdef KEEL_SANITIZE
+          // The sanitizer runtimes need open/openat on every thread.
+          syscall(SYS_creat, "/nonexistent-keel-dir/file", 0600);
+#else
           syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
+#endif
         });
         vcpu.join();
         std::_Exit(0);
       },
+#ifdef KEEL_SANITIZE
+      testing::ExitedWithCode(kExitSeccompViolation), "vCPU thread made a forbidden system call creat \\(85\\)");
+#else
       testing::ExitedWithCode(kExitSeccompViolation), "vCPU thread made a forbidden system call openat \\(257\\)");
+#endif
 }
 
 // The violation cleanup (keel's terminal restore) runs before the exit.
