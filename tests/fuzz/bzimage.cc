@@ -17,7 +17,6 @@
 // nothing outside guest RAM is touched.
 #include <cstdint>
 
-#include <spdlog/spdlog.h>
 
 #include "src/boot/bzimage_loader.h"
 #include "src/boot/linux_boot_params.h"
@@ -78,11 +77,6 @@ void check_loaded(const BootMachine& machine, const keel::boot::ImageView& image
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool quiet = [] {
-    spdlog::set_level(spdlog::level::off);
-    return true;
-  }();
-  (void)quiet;
   keel::fuzz::FuzzInput in(data, size);
   BootMachine machine(in);
   const keel::boot::ImageView image(machine.image(), "kernel image");

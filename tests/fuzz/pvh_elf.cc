@@ -20,7 +20,6 @@
 #include <cstdint>
 #include <optional>
 
-#include <spdlog/spdlog.h>
 
 #include "src/boot/elf_reader.h"
 #include "src/boot/pvh_loader.h"
@@ -77,11 +76,6 @@ void check_loaded(const BootMachine& machine, const keel::boot::ImageView& image
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const bool quiet = [] {
-    spdlog::set_level(spdlog::level::off);
-    return true;
-  }();
-  (void)quiet;
   keel::fuzz::FuzzInput in(data, size);
   BootMachine machine(in);
   const keel::boot::ImageView image(machine.image(), "kernel image");

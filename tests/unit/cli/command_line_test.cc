@@ -15,26 +15,13 @@
 
 #include "keel/config_error.h"
 #include "src/net/net_spec.h"
+#include "tests/unit/cli/parse_test_support.h"
 
 namespace keel::cli {
 namespace {
 
-ParseOutcome parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "keel");
-  std::vector<const char*> argv;
-  for (const auto& arg : args) argv.push_back(arg.c_str());
-  argv.push_back(nullptr);
-  return parse_command_line(static_cast<int>(args.size()), argv.data());
-}
-
-// The one-line error of a failed parse (and checks that it failed).
-std::string error_of(std::vector<std::string> args) {
-  const ParseOutcome outcome = parse(std::move(args));
-  EXPECT_FALSE(outcome.config.has_value());
-  EXPECT_EQ(outcome.exit_status, kExitError);
-  EXPECT_EQ(outcome.error.find('\n'), std::string::npos);
-  return outcome.error;
-}
+using test_support::error_of;
+using test_support::parse;
 
 class TempFile {
  public:

@@ -10,24 +10,20 @@
 #include <gtest/gtest.h>
 
 #include "src/cli/command_line.h"
+#include "tests/unit/cli/parse_test_support.h"
 
 namespace keel::cli {
 namespace {
 
+// `keel run ARGS...`
 ParseOutcome parse(std::vector<std::string> args) {
-  args.insert(args.begin(), {"keel", "run"});
-  std::vector<const char*> argv;
-  for (const auto& arg : args) argv.push_back(arg.c_str());
-  argv.push_back(nullptr);
-  return parse_command_line(static_cast<int>(args.size()), argv.data());
+  args.insert(args.begin(), "run");
+  return test_support::parse(std::move(args));
 }
 
 std::string error_of(std::vector<std::string> args) {
-  const ParseOutcome outcome = parse(std::move(args));
-  EXPECT_FALSE(outcome.config.has_value());
-  EXPECT_EQ(outcome.exit_status, kExitError);
-  EXPECT_EQ(outcome.error.find('\n'), std::string::npos);
-  return outcome.error;
+  args.insert(args.begin(), "run");
+  return test_support::error_of(std::move(args));
 }
 
 class PrivilegeFlags : public ::testing::Test {
