@@ -65,9 +65,15 @@ E1000::E1000(std::unique_ptr<net::NetBackend> backend, std::array<uint8_t, 6> ma
       backend_(checked(std::move(backend))) {
   config_.add_bar(kMmioBar, PciBarInfo{PciBarKind::memory32, kMmioBarSize, false});
   config_.add_bar(kIoBar, PciBarInfo{PciBarKind::io, kIoBarSize, false});
-  tx_packet_.reserve(kMaxSegmentFrame);
-  tx_segment_.reserve(kMaxSegmentFrame);
-  rx_out_.reserve(kMaxSegmentFrame + 64);
+  // Every buffer a guest's traffic fills, at its bound: nothing on the
+  // register and ring paths allocates (issue 9).
+  tx_packet_.reserve(kMaxTsoPacket);          // tx_append() caps a packet at this
+  tx_segment_.reserve(kMaxSegmentFrame);      // validate_tso(): header + MSS
+  tx_frame_.reserve(kMaxSegmentFrame + 4);    // a frame with an 802.1Q tag inserted
+  tx_backlog_bytes_.reserve(kTxBacklogBytes);
+  tx_backlog_lengths_.reserve(kTxBacklogFrames);
+  rx_out_.reserve(kMaxSegmentFrame + 64);     // a jumbo frame, padded, with its FCS
+  rx_held_.reserve(kMaxSegmentFrame + 64);    // a frame rx_frame() accepted, waiting
   rx_delay_timer_ = timers.create_timer([this] { rx_timer_expired(); });
   rx_absolute_timer_ = timers.create_timer([this] { rx_timer_expired(); });
   itr_timer_ = timers.create_timer([this] { itr_timer_expired(); });
@@ -179,7 +185,7 @@ void E1000::reset_locked() noexcept {
   tx_reset_packet();
   tx_checksum_context_ = {};
   tx_tso_context_ = {};
-  tx_backlog_.clear();
+  tx_backlog_clear();
   rx_has_held_ = false;
   rx_held_.clear();
   rxo_signalled_ = false;

@@ -22,7 +22,6 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -181,7 +180,25 @@ class E1000 final : public PciDevice, public net::NetBackendListener {
   bool tx_extended_ = false;
   e1000::TxContext tx_checksum_context_;
   e1000::TxContext tx_tso_context_;
-  std::deque<std::vector<uint8_t>> tx_backlog_;
+  // Frames the backend could not take yet, oldest first: their bytes back
+  // to back in tx_backlog_bytes_, their lengths in tx_backlog_lengths_,
+  // sent from tx_backlog_next_ (tx_backlog_offset_ bytes in). Only the
+  // rest of the one packet being finished can join (the ring stops while
+  // frames wait), so the caps are one TSO packet's worst case: a segment
+  // per MSS (>= kMinMss) of payload, each with the header (hdr_len <= 255)
+  // and an 802.1Q tag. Reserved at construction (malloc maps it; pages
+  // cost memory only once a backlog touches them); a frame past a cap is
+  // dropped and counted, never a bigger allocation.
+  static constexpr size_t kMaxTsoPacket = 65536 + 256;  // 64 KiB of payload plus headers
+  static constexpr size_t kTxBacklogFrames = kMaxTsoPacket / e1000::kMinMss + 2;
+  static constexpr size_t kTxBacklogBytes = kMaxTsoPacket + kTxBacklogFrames * (255 + 4);
+  std::vector<uint8_t> tx_backlog_bytes_;
+  std::vector<uint32_t> tx_backlog_lengths_;
+  size_t tx_backlog_next_ = 0;
+  size_t tx_backlog_offset_ = 0;
+  bool tx_backlog_empty() const noexcept { return tx_backlog_next_ == tx_backlog_lengths_.size(); }
+  void tx_backlog_push(std::span<const uint8_t> frame) noexcept;
+  void tx_backlog_clear() noexcept;
 
   // Receive: the buffer frames arrive in, a frame waiting for descriptors,
   // the frame as written to the guest, and back-pressure state.

@@ -34,7 +34,6 @@ constexpr uint8_t kDtypData = 1;
 // Largest packet gathered: a plain frame as the 82540 allows with jumbo
 // frames, or a TSO packet of 64 KiB payload plus its headers.
 constexpr size_t kMaxPlainPacket = kMaxSegmentFrame;
-constexpr size_t kMaxTsoPacket = 65536 + 256;
 constexpr size_t kMinFrame = 60;  // without FCS; TCTL.PSP pads to it
 
 const net::VnetHeader kZeroHeader{};
@@ -72,7 +71,7 @@ void E1000::process_tx() noexcept {
     if (!memory_.read(address, std::as_writable_bytes(std::span(descriptor)))) break;
     tx_descriptor(address, descriptor, report_done);
     index = ring->next(index);
-    if (!tx_backlog_.empty()) break;
+    if (!tx_backlog_empty()) break;
   }
   reg(reg::kTdh) = index;
   uint32_t causes = report_done ? irq::kTxdw : 0;
@@ -156,8 +155,8 @@ void E1000::tx_finish_packet(bool vlan, uint16_t vlan_tag) noexcept {
       return;
     }
     add_stat(stat::kTsctc, 1);
-    segment_tso(tx_packet_, tx_tso_context_, tx_ixsm_, tx_txsm_, tx_segment_,
-                [&](std::span<const uint8_t> segment) { tx_emit(segment, insert_vlan, vlan_tag); });
+    auto emit = [&](std::span<const uint8_t> segment) { tx_emit(segment, insert_vlan, vlan_tag); };
+    segment_tso(tx_packet_, tx_tso_context_, tx_ixsm_, tx_txsm_, tx_segment_, SegmentSink(emit));
   } else {
     if (tx_extended_) insert_context_checksums(tx_packet_, tx_checksum_context_, tx_ixsm_, tx_txsm_);
     tx_emit(tx_packet_, insert_vlan, vlan_tag);
@@ -188,8 +187,8 @@ void E1000::tx_emit(std::span<const uint8_t> frame, bool vlan, uint16_t vlan_tag
     frame = tx_frame_;
   }
   count_tx(frame.size(), frame.size() >= 6 ? frame.data() : nullptr);
-  if (!tx_backlog_.empty()) {
-    tx_backlog_.emplace_back(frame.begin(), frame.end());
+  if (!tx_backlog_empty()) {
+    tx_backlog_push(frame);
     return;
   }
   const iovec iov[2] = {{const_cast<net::VnetHeader*>(&kZeroHeader), net::kVnetHeaderSize},
@@ -202,17 +201,37 @@ void E1000::tx_emit(std::span<const uint8_t> frame, bool vlan, uint16_t vlan_tag
   if (!sent) {
     ++counters_.tx_dropped;
   } else if (*sent == net::SendStatus::would_block) {
-    tx_backlog_.emplace_back(frame.begin(), frame.end());
+    tx_backlog_push(frame);
   } else {
     ++counters_.tx_frames;
   }
 }
 
+void E1000::tx_backlog_push(std::span<const uint8_t> frame) noexcept {
+  // Within the reserved capacity (see e1000.h): push_back/insert never
+  // reallocate here.
+  if (tx_backlog_lengths_.size() == kTxBacklogFrames || frame.size() > kTxBacklogBytes - tx_backlog_bytes_.size()) {
+    ++counters_.tx_dropped;
+    return;
+  }
+  const size_t at = tx_backlog_bytes_.size();
+  tx_backlog_bytes_.resize(at + frame.size());
+  std::memcpy(tx_backlog_bytes_.data() + at, frame.data(), frame.size());
+  tx_backlog_lengths_.push_back(static_cast<uint32_t>(frame.size()));
+}
+
+void E1000::tx_backlog_clear() noexcept {
+  tx_backlog_bytes_.clear();
+  tx_backlog_lengths_.clear();
+  tx_backlog_next_ = 0;
+  tx_backlog_offset_ = 0;
+}
+
 bool E1000::flush_tx_backlog() noexcept {
-  while (!tx_backlog_.empty()) {
-    auto& frame = tx_backlog_.front();
+  while (!tx_backlog_empty()) {
+    const uint32_t length = tx_backlog_lengths_[tx_backlog_next_];
     const iovec iov[2] = {{const_cast<net::VnetHeader*>(&kZeroHeader), net::kVnetHeaderSize},
-                          {frame.data(), frame.size()}};
+                          {tx_backlog_bytes_.data() + tx_backlog_offset_, length}};
     Result<net::SendStatus> sent;
     {
       BackendCall call(*this);
@@ -224,8 +243,10 @@ bool E1000::flush_tx_backlog() noexcept {
     } else {
       ++counters_.tx_dropped;
     }
-    tx_backlog_.pop_front();
+    ++tx_backlog_next_;
+    tx_backlog_offset_ += length;
   }
+  tx_backlog_clear();  // drained: the next frames start at the front again
   return true;
 }
 

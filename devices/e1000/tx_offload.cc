@@ -93,7 +93,7 @@ Result<void> validate_tso(const TxContext& c, size_t packet_size) noexcept {
 }
 
 void segment_tso(std::span<const uint8_t> packet, const TxContext& c, bool ixsm, bool txsm,
-                 std::vector<uint8_t>& scratch, const std::function<void(std::span<const uint8_t>)>& emit) noexcept {
+                 std::vector<uint8_t>& scratch, SegmentSink emit) noexcept {
   const size_t header = c.hdr_len;
   const size_t payload = packet.size() - header;
   const uint16_t ip_id = c.ipv4 ? load_be16(packet, c.ipcss + 4) : 0;

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <vector>
 
@@ -56,7 +55,25 @@ inline constexpr size_t kMaxSegmentFrame = 16384;
 // payload length, TCP sequence number and flags or UDP length, checksums
 // as IXSM/TXSM ask), and hands each to `emit` (the span is valid only
 // during the call).
+// Where segment_tso() hands each segment: a non-owning reference to the
+// caller's callable. A std::function would heap-allocate for a capture
+// larger than two pointers, once per TSO packet, inside noexcept.
+class SegmentSink {
+ public:
+  template <class Callable>
+  explicit SegmentSink(Callable& callable) noexcept
+      : object_(&callable),
+        call_([](void* object, std::span<const uint8_t> segment) noexcept {
+          (*static_cast<Callable*>(object))(segment);
+        }) {}
+  void operator()(std::span<const uint8_t> segment) const noexcept { call_(object_, segment); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, std::span<const uint8_t>) noexcept;
+};
+
 void segment_tso(std::span<const uint8_t> packet, const TxContext& context, bool ixsm, bool txsm,
-                 std::vector<uint8_t>& scratch, const std::function<void(std::span<const uint8_t>)>& emit) noexcept;
+                 std::vector<uint8_t>& scratch, SegmentSink emit) noexcept;
 
 }  // namespace keel::devices::e1000

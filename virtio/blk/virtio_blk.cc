@@ -55,6 +55,7 @@ VirtioBlk::VirtioBlk(std::unique_ptr<BlockBackend> backend, BlkOptions options, 
     free_slots_.push_back(static_cast<uint16_t>(slot - 1));
   }
   completions_.reserve(kQueueMaxSize);
+  chain_.reserve(kMaxChainBuffers);
   // 5.2.6 GET_ID: the serial, zero padded (no terminator when 20 bytes long).
   std::memcpy(id_.data(), options_.serial.data(), std::min(options_.serial.size(), id_.size()));
   poller_.add(backend_->event_fd(), EPOLLIN, [this](uint32_t) { on_completions(); });
@@ -149,18 +150,19 @@ void VirtioBlk::process_queue(VirtioContext& context, Virtqueue& queue) noexcept
       context.reschedule(0);  // bounded work per wake-up: the rest after the others
       break;
     }
-    auto chain = queue.pop();
-    if (!chain) {
+    // Into the reserved scratch chain: no allocation per request.
+    auto popped = queue.pop_into(chain_);
+    if (!popped) {
       context.needs_reset("virtio-blk: bad descriptor chain");
       broken_ = true;
       break;
     }
-    if (!*chain) {
+    if (!*popped) {
       if (notifications_on || !set_notifications(true)) break;
       notifications_on = true;
       continue;
     }
-    pushed |= start_request(context, queue, **chain);
+    pushed |= start_request(context, queue, chain_);
     ++served;
   }
   // One system call for the whole batch. On failure the operations stay in

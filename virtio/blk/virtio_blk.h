@@ -59,6 +59,11 @@ class VirtioBlk final : public VirtioDevice {
   static constexpr uint32_t kDiscardSectorAlignment = 8;         // 4 KiB, the usual file system block
   // The header and the status byte take two of a chain's descriptors.
   static constexpr uint32_t kSegMax = kQueueMaxSize - 2;
+  // Buffers per chain keel takes: seg_max data segments, the header and the
+  // status byte, the most a correct driver sends (Linux: seg_max + 2). A
+  // longer chain (only possible through an indirect table) is a broken
+  // driver: DEVICE_NEEDS_RESET, never a bigger allocation.
+  static constexpr uint32_t kMaxChainBuffers = kSegMax + 2;
   static constexpr uint32_t kSizeMax = 128 * 1024;  // bytes per segment
   // The largest request the limits above allow (a read/write of seg_max
   // full segments; write-zeroes is smaller).
@@ -160,6 +165,9 @@ class VirtioBlk final : public VirtioDevice {
   size_t requests_in_flight_ = 0;
   uint64_t bytes_in_flight_ = 0;
   std::vector<BackendCompletion> completions_;  // scratch, reserved for a queue's worth
+  // Every chain is popped into this one: reserved for kMaxChainBuffers at
+  // construction, so serving a request allocates nothing.
+  DescriptorChain chain_;
   LogRateLimiter log_limiter_{5};
 };
 

@@ -105,25 +105,27 @@ Result<void> ChainWriter::skip(uint64_t count) noexcept {
 
 uint64_t ChainWriter::remaining() const noexcept { return remaining_; }
 
-Result<std::vector<iovec>> host_iovecs(const GuestMemory& memory, std::span<const GuestBuffer> buffers, uint64_t offset,
-                                       uint64_t length) noexcept {
+Result<size_t> host_iovecs(const GuestMemory& memory, std::span<const GuestBuffer> buffers, uint64_t offset,
+                           uint64_t length, std::span<iovec> out) noexcept {
   uint64_t end = 0;
   if (__builtin_add_overflow(offset, length, &end)) return fail(Errc::overflow, "iovec range wraps");
   if (end > total_length(buffers)) return fail(Errc::out_of_bounds, "descriptor chain is shorter than the iovec range");
-  std::vector<iovec> iovecs;
+  size_t count = 0;
   size_t index = 0;
   uint64_t position = 0;
   Cursor cursor{buffers, index, position};
   if (auto skipped = cursor.advance(offset, [](Gpa, uint64_t, uint64_t) -> Result<void> { return {}; }); !skipped)
     return std::unexpected(skipped.error());
   auto ok = cursor.advance(length, [&](Gpa address, uint64_t, uint64_t piece) -> Result<void> {
+    // The caller's array, never a growing vector: nothing allocated per request.
+    if (count == out.size()) return fail(Errc::overflow, "more iovecs than the caller has room for");
     auto span = memory.host_span(address, piece);
     if (!span) return std::unexpected(span.error());
-    iovecs.push_back(iovec{span->data(), span->size()});
+    out[count++] = iovec{span->data(), span->size()};
     return {};
   });
   if (!ok) return std::unexpected(ok.error());
-  return iovecs;
+  return count;
 }
 
 }  // namespace keel::virtio

@@ -54,8 +54,11 @@ class ChainWriter {
 };
 
 // Host iovecs covering [offset, offset + length) of `buffers` taken as one
-// byte stream. Errc::out_of_bounds when the buffers are shorter.
-Result<std::vector<iovec>> host_iovecs(const GuestMemory& memory, std::span<const GuestBuffer> buffers,
-                                       uint64_t offset, uint64_t length) noexcept;
+// byte stream, written to `out`; returns how many. At most one iovec per
+// buffer, so `out` sized to the chain's buffer cap always has room.
+// Errc::out_of_bounds when the buffers are shorter, Errc::overflow when
+// `out` is too small. Allocates nothing.
+Result<size_t> host_iovecs(const GuestMemory& memory, std::span<const GuestBuffer> buffers, uint64_t offset,
+                           uint64_t length, std::span<iovec> out) noexcept;
 
 }  // namespace keel::virtio

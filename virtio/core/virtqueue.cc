@@ -151,6 +151,10 @@ class ChainWalker {
       return fail(Errc::out_of_bounds, "descriptor buffer is outside guest RAM");
     total_length_ += descriptor.len;
     if (total_length_ > kMaxChainLength) return fail(Errc::overflow, "descriptor chain is longer than 4 GiB");
+    // A device's reserved chain is never grown (DescriptorChain::reserve).
+    const uint32_t cap = chain_.max_buffers();
+    if (cap != 0 && chain_.readable.size() + chain_.writable.size() >= cap)
+      return fail(Errc::malformed, "descriptor chain has more buffers than the device takes");
     GuestBuffer buffer{Gpa{descriptor.addr}, descriptor.len};
     (writable ? chain_.writable : chain_.readable).push_back(buffer);
     return {};
@@ -176,6 +180,12 @@ uint64_t DescriptorChain::writable_length() const noexcept {
   uint64_t total = 0;
   for (const GuestBuffer& buffer : writable) total += buffer.length;
   return total;
+}
+
+void DescriptorChain::reserve(uint32_t max_buffers) {
+  readable.reserve(max_buffers);
+  writable.reserve(max_buffers);
+  max_buffers_ = max_buffers;
 }
 
 Result<Virtqueue> Virtqueue::create(const GuestMemory& memory, const QueueConfig& config, QueueFeatures features,

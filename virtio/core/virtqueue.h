@@ -53,6 +53,19 @@ struct DescriptorChain {
   std::vector<GuestBuffer> writable;
   uint64_t readable_length() const noexcept;
   uint64_t writable_length() const noexcept;
+
+  // Device set-up (may throw std::bad_alloc): reserve room for
+  // `max_buffers` buffers in each vector and make that the chain's cap, so
+  // pop_into() never allocates on the guest's behalf: a chain with more
+  // (non-empty) buffers is an Error (malformed), like any other chain the
+  // device cannot take. Without it a chain's vectors grow to what the ring
+  // allows: up to queue size - 1 + 32768 buffers through an indirect table.
+  void reserve(uint32_t max_buffers);
+  // The cap set by reserve(); 0 means none (the vectors may grow).
+  uint32_t max_buffers() const noexcept { return max_buffers_; }
+
+ private:
+  uint32_t max_buffers_ = 0;
 };
 
 class Virtqueue {
@@ -69,11 +82,14 @@ class Virtqueue {
   // With EVENT_IDX and notifications enabled, also advances avail_event.
   // More chains outstanding (popped, not pushed) than the queue size is
   // also an Error: a correct driver cannot make that many available.
+  // Allocates the chain's vectors each time (std::bad_alloc inside noexcept
+  // would terminate keel): for tests and tools; devices use pop_into().
   Result<std::optional<DescriptorChain>> pop() noexcept;
   // As pop(), into `chain` (true) or false when none is available; reuses
-  // the chain's vectors, so a device popping into the same object each
-  // time allocates nothing per chain. On false or an Error, `chain` holds
-  // nothing usable.
+  // the chain's vectors. A chain the device reserve()d at set-up is never
+  // grown: more buffers than its cap is an Error, so a device popping into
+  // such chains allocates nothing on the guest's behalf. On false or an
+  // Error, `chain` holds nothing usable (its capacity and cap are kept).
   Result<bool> pop_into(DescriptorChain& chain) noexcept;
   // Give chain `head` back with `written` bytes written into its writable
   // buffers (one used-ring entry, then used.idx; a release fence between).

@@ -48,7 +48,7 @@ void VirtioNet::process_ctrl(VirtioContext& context) noexcept {
       context.reschedule(kCtrlQueue);
       break;
     }
-    DescriptorChain chain;
+    DescriptorChain& chain = ctrl_chain_;  // reserved: no allocation per command
     if (pop_chain(context, *queue, ctrl_notifications_on_, chain) != Pop::chain) break;
     pushed = true;
     if (chain.readable_length() < sizeof(CtrlHeader) || chain.writable_length() < 1) {

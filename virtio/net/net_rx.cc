@@ -242,8 +242,9 @@ VirtioNet::Delivery VirtioNet::gather_rx_chains(VirtioContext& context, Virtqueu
     // Every descriptor the guest has is held and still not enough: nothing
     // more can come (and pop() would call one more a broken driver).
     if (queue.in_flight() >= queue.size()) return Delivery::dropped;
-    // A spare chain's vectors take the descriptors: no allocation.
-    if (rx_spare_.empty()) rx_spare_.emplace_back();
+    // A spare chain's vectors take the descriptors: no allocation. There is
+    // one (see rx_spare_); were there none, the frame is dropped, nothing grows.
+    if (rx_spare_.empty()) return Delivery::dropped;
     DescriptorChain& chain = rx_spare_.back();
     switch (pop_chain(context, queue, rx_notifications_on_, chain)) {
       case Pop::broken: return Delivery::broken;

@@ -50,9 +50,13 @@ VirtioNet::VirtioNet(std::unique_ptr<keel::net::NetBackend> backend, NetOptions 
   caps_ = backend_->capabilities();
   rx_bounce_.resize(kVnetHeaderSize + kMaxFrameSize);
   tx_linear_.resize(kTxCopyLimit);
-  tx_iov_.reserve(kQueueMaxSize + 1);
+  // Everything a guest's chains can fill is made here, at its bound.
+  tx_iov_.resize(kMaxChainBuffers + 1);  // keel's header + one iovec per buffer
+  tx_chain_.reserve(kMaxChainBuffers);
+  ctrl_chain_.reserve(kMaxChainBuffers);
   rx_held_.reserve(kQueueMaxSize);
-  rx_spare_.reserve(kQueueMaxSize);  // keel's header + a queue's worth of descriptors: no growth per frame
+  rx_spare_.resize(kQueueMaxSize);
+  for (DescriptorChain& spare : rx_spare_) spare.reserve(kMaxRxChainBuffers);
   backend_->attach(*this);
 }
 
@@ -103,6 +107,8 @@ bool VirtioNet::reset() noexcept {
   context_.store(nullptr, std::memory_order_release);
   tx_pending_ = false;
   rx_pending_ = 0;
+  // Held chains become spares again (their reserved vectors with them).
+  for (DescriptorChain& chain : rx_held_) rx_spare_.push_back(std::move(chain));
   rx_held_.clear();
   rx_held_bytes_ = 0;
   mac_ = options_.mac;
@@ -234,6 +240,7 @@ VirtioNet::TxResult VirtioNet::transmit(VirtioContext& context, Virtqueue& queue
   const size_t frame_length = static_cast<size_t>(length - kVnetHeaderSize);
   ChainReader reader(context.memory(), chain.readable);
   VnetHeader header;
+  size_t iov_count = 1;  // of tx_iov_
   if (length <= kTxCopyLimit) {
     // Small frame: one checked copy of header + frame into keel's buffer,
     // sent as one piece. Cheaper than gathering keel's header copy and the
@@ -247,7 +254,7 @@ VirtioNet::TxResult VirtioNet::transmit(VirtioContext& context, Virtqueue& queue
     }
     header.num_buffers = 0;
     std::memcpy(linear.data(), &header, kVnetHeaderSize);
-    tx_iov_.assign(1, iovec{linear.data(), linear.size()});
+    tx_iov_[0] = iovec{linear.data(), linear.size()};
   } else {
     if (!reader.read(std::as_writable_bytes(std::span(&header, 1))) ||
         !valid_tx_header(header, context.negotiated_features(), frame_length)) {
@@ -258,15 +265,17 @@ VirtioNet::TxResult VirtioNet::transmit(VirtioContext& context, Virtqueue& queue
     // racing guest can only garble its own frame).
     header.num_buffers = 0;
     tx_header_ = header;
-    auto body = host_iovecs(context.memory(), chain.readable, kVnetHeaderSize, frame_length);
+    tx_iov_[0] = iovec{&tx_header_, kVnetHeaderSize};
+    // At most one iovec per buffer, and tx_chain_ holds at most
+    // kMaxChainBuffers: the rest of tx_iov_ always has room.
+    auto body = host_iovecs(context.memory(), chain.readable, kVnetHeaderSize, frame_length,
+                            std::span(tx_iov_).subspan(1));
     if (!body) {
       return drop(stats_.tx_dropped_short);  // cannot happen: pop() checked the buffers
     }
-    tx_iov_.clear();
-    tx_iov_.push_back(iovec{&tx_header_, kVnetHeaderSize});
-    tx_iov_.insert(tx_iov_.end(), body->begin(), body->end());
+    iov_count = 1 + *body;
   }
-  auto status = backend_->send(tx_iov_);
+  auto status = backend_->send(std::span<const iovec>(tx_iov_.data(), iov_count));
   if (status && *status == SendStatus::would_block) {
     ++stats_.tx_would_block;
     tx_pending_ = true;  // `chain` is tx_chain_: it stays for the retry

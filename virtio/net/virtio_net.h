@@ -74,6 +74,15 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
   // keel buffer and sent as one piece; larger ones are gathered from guest
   // memory behind keel's header copy (see transmit()).
   static constexpr size_t kTxCopyLimit = 4096;
+  // Buffers per chain keel takes, so every chain it pops into was reserved
+  // at construction and nothing is allocated on the guest's behalf; a
+  // longer chain (only an indirect table can carry one) is a broken driver:
+  // DEVICE_NEEDS_RESET. tx and ctrl: a queue's worth, the most a driver
+  // without indirect descriptors could send. rx: Linux posts at most
+  // MAX_SKB_FRAGS + 2 (<= 47) buffers per chain, other drivers 1 or 2; 64
+  // keeps the queue's worth of spare rx chains at 512 KiB.
+  static constexpr uint32_t kMaxChainBuffers = kQueueMaxSize;
+  static constexpr uint32_t kMaxRxChainBuffers = 64;
 
   // Attaches to `backend`. Throws ConfigError for an MTU outside 68..65535
   // or a multicast MAC.
@@ -171,7 +180,7 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
   bool tx_pending_ = false;
   keel::net::VnetHeader tx_header_{};  // the checked header send() gathers from
   bool tx_notifications_on_ = true;
-  std::vector<iovec> tx_iov_;          // scratch, reserved: no allocation per frame
+  std::vector<iovec> tx_iov_;          // kMaxChainBuffers + 1 (keel's header): no allocation per frame
   std::vector<std::byte> tx_linear_;   // kTxCopyLimit bytes: a small frame, copied
 
   // rx: the frame waiting for buffers (rx_pending_ bytes of rx_bounce_),
@@ -179,14 +188,18 @@ class VirtioNet final : public VirtioDevice, public keel::net::NetBackendListene
   std::vector<std::byte> rx_bounce_;
   size_t rx_pending_ = 0;
   std::vector<DescriptorChain> rx_held_;
-  // Chains already given back, kept for their vectors' capacity so popping
-  // the next rx chain allocates nothing.
+  // Chains not held, kept for their vectors' capacity so popping the next
+  // rx chain allocates nothing. The constructor makes a queue's worth,
+  // each reserved for kMaxRxChainBuffers; chains only move between the
+  // two lists, so held + spare stays kQueueMaxSize and, while the guest
+  // has a descriptor not held (checked before popping), a spare is there.
   std::vector<DescriptorChain> rx_spare_;
   uint64_t rx_held_bytes_ = 0;
   bool rx_notifications_on_ = true;
   bool rx_pushed_ = false;  // used entries added in this batch: signal once
 
   bool ctrl_notifications_on_ = true;
+  DescriptorChain ctrl_chain_;  // each command is popped into it: reserved, reused
 
   NetStats stats_;
   LogRateLimiter log_limiter_{5};

@@ -24,6 +24,10 @@ void drain(int fd) noexcept {
 QueueDoorbells::QueueDoorbells(FdPoller& poller, uint16_t queue_count, std::function<void(uint16_t)> on_notify)
     : poller_(poller) {
   fds_.reserve(queue_count);
+  // place() runs whenever the guest moves a BAR: its list never grows past
+  // this, so it never reallocates there (the registrar's own Doorbell
+  // objects are its matter: one per queue per placement, freed on the next).
+  doorbells_.reserve(queue_count);
   size_t watched = 0;
   try {
     for (uint16_t queue = 0; queue < queue_count; ++queue) {
@@ -69,7 +73,6 @@ void QueueDoorbells::place(DoorbellRegistrar& registrar, std::optional<uint64_t>
   doorbells_.clear();
   base_ = notify_base;
   if (!notify_base) return;
-  doorbells_.reserve(fds_.size());
   for (size_t queue = 0; queue < fds_.size(); ++queue) {
     DoorbellSpec spec;
     spec.io = false;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <numeric>
 
 #include "tests/unit/virtio/core/fake_driver.h"
@@ -19,6 +20,16 @@ class ChainIoTest : public ::testing::Test {
   // Three pieces of one stream: 4 + 1 + 8 bytes, not adjacent in RAM.
   std::vector<GuestBuffer> buffers_{{Gpa{0x100}, 4}, {Gpa{0x200}, 1}, {Gpa{0x300}, 8}};
 };
+
+// host_iovecs into an array with room for every piece, as a vector the
+// assertions can look at.
+Result<std::vector<iovec>> gather(const GuestMemory& memory, std::span<const GuestBuffer> buffers, uint64_t offset,
+                                  uint64_t length) {
+  std::array<iovec, 8> out{};
+  auto count = host_iovecs(memory, buffers, offset, length, out);
+  if (!count) return std::unexpected(count.error());
+  return std::vector<iovec>(out.begin(), out.begin() + static_cast<ptrdiff_t>(*count));
+}
 
 std::vector<std::byte> bytes(std::initializer_list<int> values) {
   std::vector<std::byte> out;
@@ -104,7 +115,7 @@ TEST_F(ChainIoTest, WriterFailsWhenABufferLeavesRam) {
 }
 
 TEST_F(ChainIoTest, HostIovecsCoverTheRequestedRange) {
-  auto iovecs = host_iovecs(ram_.memory(), buffers_, 2, 8);
+  auto iovecs = gather(ram_.memory(), buffers_, 2, 8);
   ASSERT_TRUE(iovecs.has_value()) << iovecs.error().what;
   ASSERT_EQ(iovecs->size(), 3u);
   EXPECT_EQ((*iovecs)[0].iov_base, ram_.host() + 0x102);
@@ -116,7 +127,7 @@ TEST_F(ChainIoTest, HostIovecsCoverTheRequestedRange) {
 }
 
 TEST_F(ChainIoTest, HostIovecsStartingInALaterBuffer) {
-  auto iovecs = host_iovecs(ram_.memory(), buffers_, 5, 8);
+  auto iovecs = gather(ram_.memory(), buffers_, 5, 8);
   ASSERT_TRUE(iovecs.has_value());
   ASSERT_EQ(iovecs->size(), 1u);
   EXPECT_EQ((*iovecs)[0].iov_base, ram_.host() + 0x300);
@@ -124,29 +135,41 @@ TEST_F(ChainIoTest, HostIovecsStartingInALaterBuffer) {
 }
 
 TEST_F(ChainIoTest, HostIovecsEmptyRange) {
-  auto iovecs = host_iovecs(ram_.memory(), buffers_, 13, 0);
+  auto iovecs = gather(ram_.memory(), buffers_, 13, 0);
   ASSERT_TRUE(iovecs.has_value());
   EXPECT_TRUE(iovecs->empty());
 }
 
 TEST_F(ChainIoTest, HostIovecsRejectRangeBeyondBuffers) {
-  auto iovecs = host_iovecs(ram_.memory(), buffers_, 6, 8);
+  auto iovecs = gather(ram_.memory(), buffers_, 6, 8);
   ASSERT_FALSE(iovecs.has_value());
   EXPECT_EQ(iovecs.error().code, Errc::out_of_bounds);
-  EXPECT_FALSE(host_iovecs(ram_.memory(), buffers_, 14, 0).has_value());
+  EXPECT_FALSE(gather(ram_.memory(), buffers_, 14, 0).has_value());
 }
 
 TEST_F(ChainIoTest, HostIovecsRejectWrappingRange) {
-  auto iovecs = host_iovecs(ram_.memory(), buffers_, 4, UINT64_MAX);
+  auto iovecs = gather(ram_.memory(), buffers_, 4, UINT64_MAX);
   ASSERT_FALSE(iovecs.has_value());
   EXPECT_EQ(iovecs.error().code, Errc::overflow);
 }
 
 TEST_F(ChainIoTest, HostIovecsRejectBufferOutsideRam) {
   std::vector<GuestBuffer> bad{{Gpa{ram_.size() - 2}, 4}};
-  auto iovecs = host_iovecs(ram_.memory(), bad, 0, 4);
+  auto iovecs = gather(ram_.memory(), bad, 0, 4);
   ASSERT_FALSE(iovecs.has_value());
   EXPECT_EQ(iovecs.error().code, Errc::out_of_bounds);
+}
+
+TEST_F(ChainIoTest, HostIovecsNeverGrowPastTheCallersArray) {
+  // Three pieces into room for two: an error, not an allocation.
+  std::array<iovec, 2> out{};
+  auto count = host_iovecs(ram_.memory(), buffers_, 2, 8, out);
+  ASSERT_FALSE(count.has_value());
+  EXPECT_EQ(count.error().code, Errc::overflow);
+  std::array<iovec, 3> room{};
+  count = host_iovecs(ram_.memory(), buffers_, 2, 8, room);
+  ASSERT_TRUE(count.has_value());
+  EXPECT_EQ(*count, 3u);
 }
 
 }  // namespace
