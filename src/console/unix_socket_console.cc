@@ -15,64 +15,23 @@
 #include "keel/config_error.h"
 #include "src/console/backends.h"
 #include "src/console/fd_io.h"
+#include "src/sockets/unix_listener.h"
 
 namespace keel::console {
 namespace {
 
 constexpr size_t kReadChunk = 4096;
 
-sockaddr_un socket_address(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof address.sun_path) {
-    throw ConfigError(fmt::format("serial socket '{}': path must be 1 to {} bytes long", path,
-                                  sizeof address.sun_path - 1));
-  }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return address;
-}
-
-// True when something accepts connections on `address` right now.
-bool someone_listens(const sockaddr_un& address) {
-  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (probe < 0) return false;
-  const bool listening = connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  close(probe);
-  return listening;
-}
-
 }  // namespace
 
 UnixSocketConsole::UnixSocketConsole(const std::filesystem::path& path, vmm::EventLoop& loop)
     : loop_(loop), path_(path.string()) {
-  const sockaddr_un address = socket_address(path_);
-  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd_ < 0) throw ConfigError(fmt::format("serial socket '{}': {}", path_, error_text(errno)));
+  listen_fd_ = sockets::open_unix_listener(path_, "serial socket");
   try {
-    auto bind_socket = [&] {
-      return bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-    };
-    if (!bind_socket()) {
-      if (errno != EADDRINUSE) throw ConfigError(fmt::format("serial socket '{}': {}", path_, error_text(errno)));
-      struct stat existing {};
-      if (lstat(path_.c_str(), &existing) != 0 || !S_ISSOCK(existing.st_mode)) {
-        throw ConfigError(fmt::format("serial socket '{}': path exists and is not a socket", path_));
-      }
-      if (someone_listens(address)) {
-        throw ConfigError(fmt::format("serial socket '{}': already in use by another process", path_));
-      }
-      // A socket file left behind by a process that is gone: replace it.
-      unlink(path_.c_str());
-      if (!bind_socket()) throw ConfigError(fmt::format("serial socket '{}': {}", path_, error_text(errno)));
-    }
-    if (listen(listen_fd_, 1) != 0) {
-      const int error = errno;
-      unlink(path_.c_str());
-      throw ConfigError(fmt::format("serial socket '{}': {}", path_, error_text(error)));
-    }
     loop_.add(listen_fd_, EPOLLIN, [this](uint32_t) { on_connection(); });
   } catch (...) {
     close(listen_fd_);
+    unlink(path_.c_str());
     throw;
   }
   spdlog::info("serial socket '{}': waiting for a client", path_);

@@ -464,6 +464,28 @@ def bus_seeds():
     write('bus', 'seed-ranges', ops_of(20, ops))
     write('bus', 'seed-empty', b'')
 
+def qmp_seed(max_value, max_depth, stream, chunk=255):
+    # range(16, 4096) reads a u16, range(1, 64) a u8; then [length-1 u8][bytes] reads.
+    out = u16(max_value - 16) + u8(max_depth - 1)
+    for i in range(0, len(stream), chunk):
+        part = stream[i:i + chunk]
+        out += u8(len(part) - 1) + part
+    return out
+
+def qmp_seeds():
+    hello = b'{"execute": "qmp_capabilities"}'
+    write('qmp', 'seed-session', qmp_seed(4080, 64, hello + b'\n'
+          b'{"execute": "query-version", "id": 1}{"execute":"query-commands","id":{"a":[1,"x"]}}\n'
+          b'{"execute": "x-echo", "arguments": {"must": 3, "s": "t", "b": true, "n": 1.5, "o": {}, "a": [], "any": null}}\n'
+          b'{"execute": "x-keys", "arguments": {"keys": ["ctrl", "alt", 7]}, "id": "k"}\n'
+          b'{"execute": "x-throw"} {"execute": "nope"} [1, 2] "str" 12 nul {"execute": 5} {"arguments": []}\n',
+          chunk=7))
+    write('qmp', 'seed-negotiation', qmp_seed(4080, 64,
+          b'{"execute": "query-version"}{"execute": "qmp_capabilities", "arguments": {"enable": ["oob"]}}' + hello))
+    write('qmp', 'seed-limits', qmp_seed(64, 3, hello + b'{"execute": "x-echo", "arguments": {"must": 1, "s": "'
+          + b'x' * 100 + b'"}} [[[[[]]]]] {"id": "\\"}\"{"} ]]} {"execute": "x-echo", "arguments": {"must": 2}}'))
+    write('qmp', 'seed-empty', b'')
+
 if __name__ == '__main__':
     virtqueue_seeds()
     blk_seeds()
@@ -479,3 +501,4 @@ if __name__ == '__main__':
     boot_seeds()
     firmware_seeds()
     cli_seeds()
+    qmp_seeds()
