@@ -68,7 +68,8 @@ void install_kicker(Machine& m, std::vector<std::thread>& threads) {
   });
 }
 
-// Teardown order: vCPUs first (nothing may touch devices after), key
+// Teardown order: vCPUs first (nothing may touch devices after; a parked
+// vCPU was woken by the stop request and returns like a running one), key
 // injection, then the event loops (device I/O and timers, console input),
 // then the terminal.
 void tear_down(Machine& m, std::vector<std::thread>& threads) {
@@ -169,6 +170,8 @@ int run_machine(const MachineConfig& config, const RunHooks& hooks) {
   }
   std::vector<std::thread> threads = start_vcpu_threads(m, context, config);
   install_kicker(m, threads);
+  // Pause needs the kicker and every vCPU thread in its loop.
+  m.control.mark_running(static_cast<uint32_t>(m.vcpus.size()));
   try {
     install_main_thread_filter(config);
   } catch (const std::exception& error) {
@@ -192,6 +195,7 @@ int run_machine(const MachineConfig& config, const RunHooks& hooks) {
     });
     tear_down(m, threads);
   }
+  m.control.mark_stopped();
   return report_end(stop, boot_test.get());
 }
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 
@@ -66,7 +67,22 @@ void run_vcpu_loop(kvm::Vcpu& vcpu, const VcpuRunContext& context) noexcept {
   pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
 
   while (!context.control.stop_requested()) {
+    if (context.control.pause_requested()) {
+      // Parked outside KVM_RUN until resume or a stop; then round the loop
+      // again so a stop that woke us is seen before the guest runs.
+      context.control.park_vcpu(vcpu.id());
+      vcpu.clear_immediate_exit();
+      continue;
+    }
     kvm::VcpuExit exit = vcpu.run();
+    if (std::holds_alternative<kvm::exit::Interrupted>(exit)) {
+      // A kick (stop or pause) left immediate_exit set; clear it before the
+      // checks at the top of the loop, or every later KVM_RUN would return
+      // at once. Safe: a kicker sets its flag before immediate_exit, so a
+      // kick that lands after this clear is seen by those checks.
+      vcpu.clear_immediate_exit();
+      continue;
+    }
     std::optional<StopDecision> decision = handle_exit(exit, context.pio, context.mmio);
     if (!decision) continue;
     report(*decision, vcpu, context.pvm_host);

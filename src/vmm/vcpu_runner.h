@@ -1,7 +1,7 @@
 // The loop each vCPU thread runs: KVM_RUN, hand the exit to handle_exit(),
 // repeat until a stop is requested; an exit that ends the VM is logged here
 // (message, register dump, PVM explanation) and becomes the stop request.
-// Stop requests kick vCPUs with immediate_exit plus SIGUSR1.
+// Stop and pause requests kick vCPUs with immediate_exit plus SIGUSR1.
 #pragma once
 
 #include <pthread.h>
@@ -19,7 +19,9 @@ struct VcpuRunContext {
   bool pvm_host;
 };
 
-// Runs until control.stop_requested(). Never throws.
+// Runs until control.stop_requested(). Before each KVM_RUN it parks the
+// thread while a pause is requested (control.park_vcpu), so a paused vCPU
+// never enters the guest. Never throws.
 void run_vcpu_loop(kvm::Vcpu& vcpu, const VcpuRunContext& context) noexcept;
 
 // Installs the (empty) SIGUSR1 handler without SA_RESTART, so a signal makes

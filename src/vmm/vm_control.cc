@@ -29,6 +29,9 @@ void MachineControl::request_stop(StopReason reason, int exit_status, std::strin
     stopping_.store(true, std::memory_order_release);
     if (kicker_ && !kicked_) kick = kicked_ = true;
   }
+  // Parked vCPUs wake up and see the stop flag (set above), and a pause()
+  // still waiting for them gives up.
+  run_state_.stop();
   // Outside the lock: the kicker signals threads that may be calling us.
   // kicker_ never changes once installed, so reading it unlocked is safe.
   if (kick) kicker_();
@@ -47,6 +50,24 @@ void MachineControl::set_kicker(std::function<void()> kicker) {
     if (run_now) kicked_ = true;
   }
   if (run_now) kicker_();
+}
+
+void MachineControl::mark_running(uint32_t vcpu_count) noexcept {
+  // False after an early stop request: the state stays stopping.
+  [[maybe_unused]] const bool started = run_state_.start(vcpu_count);
+}
+
+LifecycleResult MachineControl::pause(std::chrono::milliseconds timeout) noexcept {
+  const std::function<void()>* kicker = nullptr;
+  {
+    std::lock_guard guard(lock_);
+    if (kicker_) kicker = &kicker_;  // never changes once installed
+  }
+  // The kick is the stop's own (immediate_exit + SIGUSR1 per vCPU); it may
+  // run many times: a kicked vCPU that finds no stop and no pause request
+  // simply enters KVM_RUN again.
+  static const std::function<void()> no_kicker;
+  return run_state_.pause(kicker ? *kicker : no_kicker, timeout);
 }
 
 StopRecord MachineControl::wait_for_stop() {

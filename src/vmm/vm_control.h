@@ -2,9 +2,12 @@
 // every vCPU is then kicked out of KVM_RUN (through the kicker installed by
 // the machine), the thread waiting in wait_for_stop() wakes up and stop_fd()
 // becomes readable (for a thread that also polls other fds: stop_waiter.h).
+// It also holds the run state (run_state.h): pause() parks every vCPU,
+// resume() releases them, and a stop wakes parked vCPUs so they return.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -14,6 +17,7 @@
 
 #include "keel/vm_control.h"
 #include "src/kvm/unique_fd.h"
+#include "src/vmm/run_state.h"
 
 namespace keel::vmm {
 
@@ -45,6 +49,32 @@ class MachineControl final : public VmControl {
   StopRecord wait_for_stop();
   std::optional<StopRecord> stop_record() const;
 
+  // --- Run state (the control plane: QMP stop / cont / query-status) ---
+  // created -> running, once every vCPU thread runs and the kicker is
+  // installed (machine.cc). After a stop request it stays stopping.
+  void mark_running(uint32_t vcpu_count) noexcept;
+  // stopping -> stopped, once the vCPU threads are joined.
+  void mark_stopped() noexcept { run_state_.finish(); }
+  RunState run_state() const noexcept { return run_state_.state(); }
+
+  // Kicks every vCPU out of KVM_RUN and returns once all are parked
+  // (`done`), or `already` when paused, `refused` unless running (or when a
+  // stop arrives meanwhile), `timed_out` (VM left running, the stuck vCPU
+  // named) when one does not park within `timeout`. Blocks the caller up to
+  // `timeout`: call it from a control thread, never from a vCPU thread.
+  LifecycleResult pause(std::chrono::milliseconds timeout = RunStateMachine::kDefaultPauseTimeout) noexcept;
+  // Releases parked vCPUs; `already` when running, `refused` when not paused.
+  LifecycleResult resume() noexcept { return run_state_.resume(); }
+  // For observers (tests): every vCPU is parked, waiting up to `timeout`.
+  bool wait_all_parked(std::chrono::milliseconds timeout) const noexcept {
+    return run_state_.wait_all_parked(timeout);
+  }
+
+  // The vCPU loop's side: a lock-free check before each KVM_RUN, and the
+  // park itself (returns on resume, a withdrawn pause, or a stop).
+  bool pause_requested() const noexcept { return run_state_.pause_requested(); }
+  void park_vcpu(uint32_t vcpu) noexcept { run_state_.park(vcpu); }
+
  private:
   mutable std::mutex lock_;
   std::condition_variable stopped_;
@@ -53,6 +83,7 @@ class MachineControl final : public VmControl {
   std::function<void()> kicker_;
   bool kicked_ = false;
   kvm::UniqueFd stop_event_;
+  RunStateMachine run_state_;
 };
 
 }  // namespace keel::vmm

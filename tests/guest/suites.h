@@ -15,4 +15,5 @@ void suite_virtio_blk_bench(void);
 void suite_virtio_net(void);
 void suite_virtio_net_bench(void);
 void suite_e1000(void);
+void suite_ticker(void);
 void demo_run(void);
