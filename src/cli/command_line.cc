@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "keel/config_error.h"
+#include "src/cli/config_file.h"
 #include "src/cli/regex_check.h"
 #include "src/console/byte_size.h"
 #include "src/console/console_spec.h"
@@ -70,40 +71,53 @@ spdlog::level::level_enum parse_log_level(const std::string& name) {
 
 // The regexes are compiled (and so checked) when the machine makes its
 // BootTest; here only their syntax, so a typo fails before KVM is touched.
-harness::HarnessOptions build_harness_options(const RunArguments& args, CLI::App& run) {
+harness::HarnessOptions build_harness_options(const RunArguments& args, CLI::App& run,
+                                              const ConfigFileState& file) {
   harness::HarnessOptions options;
-  const auto check_regexes = [](std::string_view flag, const std::vector<std::string>& patterns) {
-    for (const std::string& pattern : patterns) {
-      if (const std::string why = regex_error_text(pattern); !why.empty()) {
-        throw ConfigError(fmt::format("invalid {} regex '{}': {}", flag, pattern, why));
-      }
+  const auto check_regexes = [&](std::string_view flag, const std::vector<std::string>& patterns) {
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      file.attribute(
+          flag.substr(2),
+          [&] {
+            if (const std::string why = regex_error_text(patterns[i]); !why.empty()) {
+              throw ConfigError(fmt::format("invalid {} regex '{}': {}", flag, patterns[i], why));
+            }
+          },
+          i);
     }
   };
   check_regexes("--expect", args.expect);
   check_regexes("--fail-on", args.fail_on);
   options.expect = args.expect;
   options.fail_on = args.fail_on;
-  if (run.count("--timeout") > 0) options.timeout = harness::parse_duration(args.timeout, "--timeout");
+  file.attribute("timeout", [&] {
+    if (run.count("--timeout") > 0) options.timeout = harness::parse_duration(args.timeout, "--timeout");
+  });
   if (run.count("--junit") > 0) options.junit = args.junit;
   if (run.count("--result-json") > 0) options.result_json = args.result_json;
-  if (run.count("--console-log") > 0) {
+  file.attribute("console-log", [&] {
+    if (run.count("--console-log") == 0) return;
     const console::CappedPath log = console::parse_capped_path(args.console_log, "--console-log");
     options.console_log = log.path;
     options.console_log_max_size = log.max_size;
-  }
+  });
   return options;
 }
 
 // --user/--group/--chroot. The reports are written after the drop, as the
 // new user: refuse now a directory that user could not write to.
 sandbox::PrivilegeOptions build_privileges(const RunArguments& args, CLI::App& run,
-                                           const harness::HarnessOptions& harness) {
+                                           const harness::HarnessOptions& harness, const ConfigFileState& file) {
   const auto given = [&](const char* flag, const std::string& value) {
     return run.count(flag) > 0 ? std::optional<std::string>(value) : std::nullopt;
   };
-  sandbox::PrivilegeOptions privileges =
-      sandbox::parse_privilege_options(given("--user", args.user), given("--group", args.group),
-                                       given("--chroot", args.chroot_dir), sandbox::held_capabilities());
+  // The three are checked together; an error is pinned on the first of them the file gave.
+  const char* key = file.from_file("user") ? "user" : file.from_file("group") ? "group" : "chroot";
+  sandbox::PrivilegeOptions privileges;
+  file.attribute(key, [&] {
+    privileges = sandbox::parse_privilege_options(given("--user", args.user), given("--group", args.group),
+                                                  given("--chroot", args.chroot_dir), sandbox::held_capabilities());
+  });
   if (!privileges.uid) return privileges;
   const auto check = [&](std::string_view flag, const std::optional<std::filesystem::path>& path) {
     if (!path) return;
@@ -115,45 +129,56 @@ sandbox::PrivilegeOptions build_privileges(const RunArguments& args, CLI::App& r
                                     parent.string()));
     }
   };
-  check("--junit", harness.junit);
-  check("--result-json", harness.result_json);
+  file.attribute("junit", [&] { check("--junit", harness.junit); });
+  file.attribute("result-json", [&] { check("--result-json", harness.result_json); });
   return privileges;
 }
 
-vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run) {
+// Each check runs inside file.attribute(KEY, ...): when KEY's value came
+// from --config, its error names the value's JSON path in the file.
+vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run, const ConfigFileState& file) {
   vmm::MachineConfig config;
-  if (run.count("--kernel") > 0) {
+  file.attribute("kernel", [&] {
+    if (run.count("--kernel") == 0) return;
     check_readable_file("--kernel", args.kernel);
     config.kernel = args.kernel;
-  }
-  if (run.count("--initrd") > 0) {
+  });
+  file.attribute("initrd", [&] {
+    if (run.count("--initrd") == 0) return;
     check_readable_file("--initrd", args.initrd);
     config.initrd = args.initrd;
-  }
+  });
   config.cmdline = args.cmdline;
-  config.memory.size_bytes = parse_memory_size(args.memory);
-  parse_memory_backing(args.memory_backing, config.memory);
+  file.attribute("memory", [&] { config.memory.size_bytes = parse_memory_size(args.memory); });
+  file.attribute("memory-backing", [&] { parse_memory_backing(args.memory_backing, config.memory); });
   config.cpus = args.cpus;
-  config.serial = console::parse_console_spec(args.serial);
+  file.attribute("serial", [&] { config.serial = console::parse_console_spec(args.serial); });
   config.debug_exit_port = args.debug_exit_port;
   if (run.count("--send-keys") > 0) {
     vmm::KeyInjection injection;
-    injection.keys = parse_key_list(args.send_keys);
-    if (run.count("--send-keys-after") > 0) {
+    file.attribute("send-keys", [&] { injection.keys = parse_key_list(args.send_keys); });
+    file.attribute("send-keys-after", [&] {
+      if (run.count("--send-keys-after") == 0) return;
       if (const std::string why = regex_error_text(args.send_keys_after); !why.empty()) {
         throw ConfigError(fmt::format("invalid --send-keys-after '{}': {}", args.send_keys_after, why));
       }
       injection.after_console_regex = args.send_keys_after;
-    }
+    });
     config.key_injection = std::move(injection);
   }
-  for (const std::string& disk : args.disks) config.disks.push_back(virtio::blk::parse_disk_spec(disk));
-  for (const std::string& nic : args.nets) config.nics.push_back(net::parse_net_spec(nic));
-  net::nic_macs(config.nics);  // two NICs with one MAC: refused here, before KVM
-  if (run.count("--cpu-features") > 0) config.hidden_cpuid = kvm::parse_cpu_feature_list(args.cpu_features);
-  config.harness = build_harness_options(args, run);
-  config.seccomp = sandbox::parse_seccomp_mode(args.seccomp);
-  config.privileges = build_privileges(args, run, config.harness);
+  for (size_t i = 0; i < args.disks.size(); ++i) {
+    file.attribute("disk", [&] { config.disks.push_back(virtio::blk::parse_disk_spec(args.disks[i])); }, i);
+  }
+  for (size_t i = 0; i < args.nets.size(); ++i) {
+    file.attribute("net", [&] { config.nics.push_back(net::parse_net_spec(args.nets[i])); }, i);
+  }
+  file.attribute("net", [&] { net::nic_macs(config.nics); });  // two NICs with one MAC: refused here, before KVM
+  file.attribute("cpu-features", [&] {
+    if (run.count("--cpu-features") > 0) config.hidden_cpuid = kvm::parse_cpu_feature_list(args.cpu_features);
+  });
+  config.harness = build_harness_options(args, run, file);
+  file.attribute("seccomp", [&] { config.seccomp = sandbox::parse_seccomp_mode(args.seccomp); });
+  config.privileges = build_privileges(args, run, config.harness, file);
   return config;
 }
 
@@ -226,7 +251,9 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   app.require_subcommand(1);
 
   RunArguments args;
+  ConfigFileState file;
   CLI::App* run = app.add_subcommand("run", "Boot a guest and run it until it exits");
+  add_config_file_options(*run, file);  // first: see config_file.h
   run->add_option("--kernel", args.kernel,
                   "Kernel image: Linux bzImage, PVH ELF or Multiboot (default: the embedded probe guest)")
       ->type_name("PATH");
@@ -336,16 +363,26 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       outcome.exit_status = kExitError;
     }
     return outcome;
+  } catch (const ConfigError& e) {  // --config: the file, its JSON, its keys and types, a value CLI11 refused
+    outcome.error = one_line(e.what());
+    outcome.exit_status = kExitError;
+    return outcome;
   }
 
   try {
-    outcome.log.level = parse_log_level(args.log_level);
-    if (run->count("--log-file") > 0) {
+    file.attribute("log-level", [&] { outcome.log.level = parse_log_level(args.log_level); });
+    file.attribute("log-file", [&] {
+      if (run->count("--log-file") == 0) return;
       const console::CappedPath log = console::parse_capped_path(args.log_file, "--log-file");
       outcome.log.file = log.path;
       outcome.log.file_max_size = log.max_size;
+    });
+    outcome.config = build_config(args, *run, file);
+    if (file.print) {  // everything checked: print what would run, and do not run it
+      outcome.config.reset();
+      outcome.output = effective_config_json(*run);
+      outcome.exit_status = kExitSuccess;
     }
-    outcome.config = build_config(args, *run);
   } catch (const ConfigError& e) {
     outcome.config.reset();
     outcome.error = one_line(e.what());
