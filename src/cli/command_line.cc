@@ -13,6 +13,7 @@
 
 #include "keel/config_error.h"
 #include "src/cli/config_file.h"
+#include "src/cli/qmp_spec.h"
 #include "src/cli/regex_check.h"
 #include "src/console/byte_size.h"
 #include "src/console/console_spec.h"
@@ -56,6 +57,9 @@ struct RunArguments {
   std::string user;
   std::string group;
   std::string chroot_dir;
+  std::string qmp;
+  int qmp_fd = -1;
+  std::string name;
 };
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
@@ -179,6 +183,15 @@ vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run, const C
   config.harness = build_harness_options(args, run, file);
   file.attribute("seccomp", [&] { config.seccomp = sandbox::parse_seccomp_mode(args.seccomp); });
   config.privileges = build_privileges(args, run, config.harness, file);
+  file.attribute("qmp", [&] {
+    if (run.count("--qmp") > 0) config.qmp = parse_qmp_spec(args.qmp);
+  });
+  file.attribute("qmp-fd", [&] {
+    if (run.count("--qmp-fd") == 0) return;
+    check_qmp_fd(args.qmp_fd);
+    config.qmp.connected_fd = args.qmp_fd;
+  });
+  config.name = args.name;
   return config;
 }
 
@@ -332,9 +345,19 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
                   "Once set up, enter this directory as / in a private mount namespace (reports still go where "
                   "the command line named them); keel must start as root")
       ->type_name("DIR");
+  run->add_option("--qmp", args.qmp,
+                  "Serve QMP on a unix socket; server=on without wait=off waits for a client before the guest "
+                  "starts (see docs/management.md)")
+      ->type_name("unix:PATH[,server=on][,wait=off]");
+  run->add_option("--qmp-fd", args.qmp_fd, "Serve QMP on this already connected socket, inherited from the parent")
+      ->type_name("N");
+  run->add_option("--name", args.name, "The VM's name, as QMP query-name reports it")->type_name("NAME");
   run->add_option("--console-log", args.console_log,
                   "Write the serial output, timestamped, to this file; at most max-size=SIZE (default 1G)")
       ->type_name("FILE[,max-size=SIZE]");
+
+  ctl::CtlOptions ctl_options;  // `keel ctl` (src/ctl): parsed here, run by main
+  CLI::App* ctl = ctl::add_ctl_subcommand(app, ctl_options);
 
   ParseOutcome outcome;
   // CLI11 would call both of these "A subcommand is required".
@@ -344,8 +367,8 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     outcome.exit_status = kExitError;
     return outcome;
   }
-  if (const std::string_view first = argv[1]; !first.starts_with('-') && first != "run") {
-    outcome.error = fmt::format("unknown command '{}' (expected run)", first);
+  if (const std::string_view first = argv[1]; !first.starts_with('-') && first != "run" && first != "ctl") {
+    outcome.error = fmt::format("unknown command '{}' (expected run or ctl)", first);
     outcome.exit_status = kExitError;
     return outcome;
   }
@@ -360,7 +383,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       outcome.exit_status = kExitSuccess;
     } else {
       outcome.error = one_line(e.what());
-      outcome.exit_status = kExitError;
+      outcome.exit_status = std::string_view(argv[1]) == "ctl" ? ctl::kExitUsage : kExitError;
     }
     return outcome;
   } catch (const ConfigError& e) {  // --config: the file, its JSON, its keys and types, a value CLI11 refused
@@ -369,6 +392,10 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     return outcome;
   }
 
+  if (ctl->parsed()) {
+    outcome.ctl = ctl_options;
+    return outcome;
+  }
   try {
     file.attribute("log-level", [&] { outcome.log.level = parse_log_level(args.log_level); });
     file.attribute("log-file", [&] {

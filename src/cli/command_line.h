@@ -11,6 +11,7 @@
 
 #include <spdlog/common.h>
 
+#include "src/ctl/ctl_command.h"
 #include "src/vmm/machine_config.h"
 
 namespace keel::cli {
@@ -29,6 +30,7 @@ struct ParseOutcome {
   // Set: run this machine. Unset: print `output` on stdout, `usage` and then
   // `error` (one line, main adds "keel: ") on stderr, and exit `exit_status`.
   std::optional<vmm::MachineConfig> config;
+  std::optional<ctl::CtlOptions> ctl;  // set: main runs `keel ctl` (ctl::run_ctl) instead
   LogOptions log;
   int exit_status = kExitSuccess;
   std::string output;  // --help, --version

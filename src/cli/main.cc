@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const keel::cli::ParseOutcome outcome = keel::cli::parse_command_line(argc, argv);
+  if (outcome.ctl) return keel::ctl::run_ctl(*outcome.ctl, stdout, stderr);
   if (!outcome.config) {
     std::fputs(outcome.output.c_str(), stdout);
     std::fputs(outcome.usage.c_str(), stderr);

@@ -160,6 +160,10 @@ SeccompPolicy seccomp_policy(ThreadKind kind, const PolicyFeatures& features) {
       add_device_work(list);
       list.allow({SYS_accept4});
       list.allow_if(SYS_recvfrom, ArgMatch{.index = 4, .mask = ~uint64_t{0}, .value = 0});  // recv() from the client
+      // The QMP server (src/qmp) runs here too: send() replies and events to
+      // its client (no address), shutdown() one that does not read them.
+      list.allow_if(SYS_sendto, ArgMatch{.index = 4, .mask = ~uint64_t{0}, .value = 0});
+      list.allow({SYS_shutdown});
       break;
     case ThreadKind::helper:
       // Key injection: sleeps and raises the keyboard's interrupt.
@@ -176,6 +180,10 @@ SeccompPolicy seccomp_policy(ThreadKind kind, const PolicyFeatures& features) {
       add_thread_creation(list);
       list.allow({SYS_io_uring_enter, SYS_openat, SYS_unlink, SYS_unlinkat, SYS_rename,
                   SYS_renameat, SYS_fsync, SYS_fdatasync, SYS_rt_sigaction});
+      // QMP's SHUTDOWN event once the VM stops: send() to the client (no
+      // address), shutdown() of one that does not read (src/qmp/server.cc).
+      list.allow_if(SYS_sendto, ArgMatch{.index = 4, .mask = ~uint64_t{0}, .value = 0});
+      list.allow({SYS_shutdown});
       break;
   }
 #ifdef KEEL_SANITIZE

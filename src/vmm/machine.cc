@@ -15,6 +15,7 @@
 #include "src/sandbox/rlimits.h"
 #include "src/vmm/boot_test_wiring.h"
 #include "src/vmm/machine_builder.h"
+#include "src/vmm/qmp_wiring.h"
 #include "src/vmm/stop_waiter.h"
 #include "src/vmm/thread_sandbox.h"
 #include "src/vmm/vcpu_runner.h"
@@ -39,9 +40,11 @@ std::vector<std::thread> start_vcpu_threads(Machine& m, const VcpuRunContext& co
     for (auto& thread : threads) thread.join();
   };
   try {
-    for (auto& vcpu : m.vcpus) {
-      kvm::Vcpu* raw_vcpu = vcpu.get();
-      threads.emplace_back([raw_vcpu, &context, gate] {
+    for (size_t index = 0; index < m.vcpus.size(); ++index) {
+      kvm::Vcpu* raw_vcpu = m.vcpus[index].get();
+      std::atomic<int>* thread_id = index < m.vcpu_thread_ids.size() ? &m.vcpu_thread_ids[index] : nullptr;
+      threads.emplace_back([raw_vcpu, &context, gate, thread_id] {
+        if (thread_id) thread_id->store(static_cast<int>(gettid()), std::memory_order_release);  // query-cpus-fast
         if (gate->enter()) run_vcpu_loop(*raw_vcpu, context);
       });
     }
@@ -162,6 +165,9 @@ int run_machine(const MachineConfig& config, const RunHooks& hooks) {
   // fails the start); the main thread's comes last, once all run.
   m.loop->set_thread_start_hook(seccomp_start_hook(sandbox::ThreadKind::io_loop, config));
   m.console_loop->set_thread_start_hook(seccomp_start_hook(sandbox::ThreadKind::console_loop, config));
+  // QMP wait=on: the guest starts once a client is there (before the
+  // console loop starts, which then accepts it).
+  wait_for_qmp_client(m, config);
   m.loop->start();
   m.console_loop->start();
   if (m.key_injector) {
@@ -185,6 +191,7 @@ int run_machine(const MachineConfig& config, const RunHooks& hooks) {
     sources.on_deadline = [&boot_test] { boot_test->check_deadline(); };
   }
   const StopRecord stop = wait_for_stop(m.control, sources);
+  emit_shutdown_event(m, stop);  // QMP's SHUTDOWN, while the console loop still serves the client
   {
     TeardownWatchdog watchdog(hooks.teardown_grace, [&] {
       if (hooks.on_teardown_stuck) {

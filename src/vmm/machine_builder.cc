@@ -20,7 +20,10 @@
 #include "src/kvm/kvm_interrupts.h"
 #include "src/kvm/pvm.h"
 #include "src/net/open_backend.h"
+#include "src/qmp/server.h"
 #include "src/vmm/default_guest/default_guest.h"
+#include "src/vmm/qmp_commands.h"
+#include "src/vmm/qmp_wiring.h"
 #include "src/vmm/vcpu_runner.h"
 #include "virtio/blk/virtio_blk.h"
 #include "virtio/net/virtio_net.h"
@@ -29,7 +32,7 @@
 namespace keel::vmm {
 
 Machine::Machine() = default;
-Machine::~Machine() = default;
+Machine::~Machine() = default;  // here, where VmCommands, CommandRegistry and QmpServer are complete
 
 namespace {
 
@@ -232,6 +235,7 @@ std::unique_ptr<Machine> build_machine(const MachineConfig& config) {
   m->doorbells = std::make_unique<kvm::KvmDoorbellRegistrar>(*m->vm);
   m->console_loop = std::make_unique<EventLoop>();
   m->console = console::Console::open(config.serial, *m->console_loop, m->control);
+  setup_qmp(*m, config);  // the socket now: a bad path is a ConfigError before the guest runs
   m->pio_bus = std::make_unique<Bus>("pio");
   m->mmio_bus = std::make_unique<Bus>("mmio");
   add_devices(*m, config);

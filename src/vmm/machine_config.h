@@ -37,6 +37,16 @@ struct KeyInjection {
   std::vector<std::string> keys;       // QKeyCode names; "shift-a" presses both
 };
 
+// --qmp unix:PATH[,server=on][,wait=off] and --qmp-fd N (src/cli/qmp_spec.h).
+struct QmpSpec {
+  std::filesystem::path socket_path;  // empty: no listening socket
+  // server=on without wait=off (QEMU's default then): the guest starts only
+  // once the first client has connected (SIGINT/SIGTERM end the wait).
+  bool wait_for_client = false;
+  int connected_fd = -1;  // --qmp-fd: a connected socket inherited from the parent; -1: none
+  bool enabled() const noexcept { return !socket_path.empty() || connected_fd >= 0; }
+};
+
 struct MachineConfig {
   // Kernel: a path, or nullopt for the embedded default guest (the probe
   // guest in demo mode).
@@ -63,6 +73,10 @@ struct MachineConfig {
   // --user, --group, --chroot: applied once the machine is built, before
   // any of its threads starts (src/sandbox/privileges.h).
   sandbox::PrivilegeOptions privileges;
+  // --qmp / --qmp-fd: the QMP control socket (docs/management.md).
+  QmpSpec qmp;
+  // --name: what QMP query-name reports (empty: no name, as QEMU without -name).
+  std::string name;
 };
 
 }  // namespace keel::vmm

@@ -6,6 +6,7 @@
 // memory (its slots point there). Built by build_machine() (machine_builder.h).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -27,8 +28,14 @@
 namespace keel::devices {
 class I8042;
 }
+namespace keel::qmp {
+class CommandRegistry;
+class QmpServer;
+}
 
 namespace keel::vmm {
+
+class VmCommands;
 
 struct Machine {
   Machine();
@@ -60,6 +67,16 @@ struct Machine {
   std::unique_ptr<LineMatcher> key_trigger;   // null: inject right after boot
   std::unique_ptr<KeyInjector> key_injector;  // null: no key injection
   boot::BootEntry boot_entry{};
+  // gettid() of each vCPU thread once it runs (0 before), for QMP's
+  // query-cpus-fast; sized by setup_qmp (qmp_wiring.h).
+  std::vector<std::atomic<int>> vcpu_thread_ids;
+  // QMP (--qmp / --qmp-fd): the VM commands, their registry and the server
+  // on console_loop. Last, so destroyed first: the server before the loop it
+  // is registered on, the registry and commands after the server.
+  std::unique_ptr<VmCommands> qmp_commands;
+  std::unique_ptr<qmp::CommandRegistry> qmp_registry;
+  std::unique_ptr<qmp::QmpServer> qmp_server;
+  int qmp_listen_fd = -1;  // owned by qmp_server; watched by wait_for_qmp_client
 };
 
 }  // namespace keel::vmm

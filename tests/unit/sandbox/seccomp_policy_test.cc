@@ -130,6 +130,10 @@ TEST(SeccompPolicy, OnlyMainCreatesThreadsAndFiles) {
   EXPECT_EQ(main.check(SYS_clone3), Verdict::error);
   EXPECT_EQ(main.check(SYS_openat), Verdict::allow);  // --junit, --result-json
   EXPECT_EQ(main.check(SYS_ppoll), Verdict::allow);
+  // QMP's SHUTDOWN event once the VM stops.
+  EXPECT_EQ(main.check(SYS_sendto, args(3, 0, 0, 0, 0)), Verdict::allow);
+  EXPECT_EQ(main.check(SYS_sendto, args(3, 0, 0, 0, 0x1000)), Verdict::forbidden);
+  EXPECT_EQ(main.check(SYS_shutdown), Verdict::allow);
   for (ThreadKind kind : {ThreadKind::vcpu, ThreadKind::io_loop, ThreadKind::console_loop, ThreadKind::helper}) {
     const SeccompPolicy policy = seccomp_policy(kind);
     SCOPED_TRACE(std::string(thread_kind_name(kind)));
@@ -145,6 +149,11 @@ TEST(SeccompPolicy, ConsoleAndHelperListsAreSmall) {
   EXPECT_EQ(console.check(SYS_accept4), Verdict::allow);  // a unix-socket console's client
   EXPECT_EQ(console.check(SYS_ioctl, args(3, kvm_request(kvm::device_ioctls(), "KVM_IRQ_LINE"))), Verdict::allow);
   EXPECT_EQ(console.check(SYS_socket, args(AF_UNIX)), Verdict::forbidden);
+  // The QMP server: send() to its connected client, shutdown() of one that
+  // does not read; never a send to an address.
+  EXPECT_EQ(console.check(SYS_sendto, args(3, 0, 0, 0, 0)), Verdict::allow);
+  EXPECT_EQ(console.check(SYS_sendto, args(3, 0, 0, 0, 0x1000)), Verdict::forbidden);
+  EXPECT_EQ(console.check(SYS_shutdown), Verdict::allow);
   const SeccompPolicy helper = seccomp_policy(ThreadKind::helper);
   EXPECT_EQ(helper.check(SYS_epoll_wait), Verdict::forbidden);
   EXPECT_LT(helper.syscall_count(), seccomp_policy(ThreadKind::main).syscall_count());
