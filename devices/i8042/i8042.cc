@@ -99,6 +99,10 @@ std::shared_ptr<BusDevice> I8042::command_port() { return command_port_; }
 
 bool I8042::is_known_key(std::string_view key) noexcept { return i8042_detail::find_key(key).has_value(); }
 
+std::optional<std::string_view> I8042::key_name_for_number(uint32_t number) noexcept {
+  return i8042_detail::key_name_for_number(number);
+}
+
 bool I8042::inject_key(std::string_view key, bool pressed) noexcept {
   const auto set2_key = i8042_detail::find_key(key);
   if (!set2_key) return false;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -38,6 +39,9 @@ class I8042 final {
   // Whether `key` names a key inject_key() knows (checked at start-up, so a
   // typo in --send-keys is a configuration error rather than a lost key).
   static bool is_known_key(std::string_view key) noexcept;
+  // The key name for QEMU's KeyValue "number" (the set 1 code, +0x80 for an
+  // E0-prefixed key), as QMP's send-key takes it; nullopt when no key has it.
+  static std::optional<std::string_view> key_name_for_number(uint32_t number) noexcept;
   // Relative motion and button state (bit 0 left, 1 right, 2 middle).
   // Screen orientation, as in QEMU's input layer: dy > 0 moves down (the
   // mouse reports it as negative PS/2 y). Thread-safe.

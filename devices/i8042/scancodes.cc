@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "devices/i8042/set1_translation.h"
+
 namespace keel::devices::i8042_detail {
 namespace {
 
@@ -68,6 +70,20 @@ std::optional<Set2Key> find_key(std::string_view qkeycode_name) noexcept {
                                 [&](const NamedKey& entry) { return entry.name == qkeycode_name; });
   if (it == std::end(kKeys)) return std::nullopt;
   return it->key;
+}
+
+std::optional<std::string_view> key_name_for_number(uint32_t number) noexcept {
+  for (const NamedKey& entry : kKeys) {
+    uint32_t qnum = translate_set2_byte(entry.key.code);
+    switch (entry.key.shape) {
+      case KeyShape::plain: break;
+      case KeyShape::extended:
+      case KeyShape::print_screen: qnum |= 0x80; break;  // E0 37
+      case KeyShape::pause: qnum = 0xC6; break;           // QEMU numbers Pause as Ctrl+Break's E0 46
+    }
+    if (qnum == number) return entry.name;  // the first of two names (kp_multiply, asterisk) wins
+  }
+  return std::nullopt;
 }
 
 ScancodeSequence set2_sequence(Set2Key key, bool pressed) noexcept {

@@ -30,6 +30,11 @@ struct ScancodeSequence {
 // nullopt for a name that is not a known key.
 [[nodiscard]] std::optional<Set2Key> find_key(std::string_view qkeycode_name) noexcept;
 
+// QEMU's "number" key values (its qnum: the set 1 code, 0x80 added for an
+// E0-prefixed key; Pause is 0xC6) -> the QKeyCode name of that key;
+// nullopt for a number no key here has.
+[[nodiscard]] std::optional<std::string_view> key_name_for_number(uint32_t number) noexcept;
+
 // The set 2 bytes for pressing or releasing `key` (empty for releasing Pause).
 [[nodiscard]] ScancodeSequence set2_sequence(Set2Key key, bool pressed) noexcept;
 

@@ -292,6 +292,12 @@ void PciHostBridge::config_read(uint8_t slot, uint8_t function, uint16_t offset,
   slots_[slot].device->config_read(offset, data);
 }
 
+std::shared_ptr<PciDevice> PciHostBridge::device_at(uint8_t slot) {
+  std::lock_guard guard(lock_);
+  if (slot >= kSlotCount) return nullptr;
+  return slots_[slot].device;
+}
+
 void PciHostBridge::config_write(uint8_t slot, uint8_t function, uint16_t offset,
                                  std::span<const std::byte> data) noexcept {
   std::lock_guard guard(lock_);

@@ -53,6 +53,10 @@ class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
   void config_read(uint8_t slot, uint8_t function, uint16_t offset, std::span<std::byte> data) noexcept;
   void config_write(uint8_t slot, uint8_t function, uint16_t offset, std::span<const std::byte> data) noexcept;
 
+  // The function in `slot` (function 0), or null for an empty or invalid
+  // slot: for the control plane's query-pci (BAR layout and decode state).
+  std::shared_ptr<PciDevice> device_at(uint8_t slot);
+
   // The BusDevices behind 0xCF8 (length 8) and the ECAM window, for install()
   // and for tests.
   std::shared_ptr<BusDevice> config_ports() { return config_ports_; }

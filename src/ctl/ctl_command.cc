@@ -1,6 +1,7 @@
 #include "src/ctl/ctl_command.h"
 
 #include <exception>
+#include <optional>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
@@ -58,7 +59,28 @@ void print_plain(const CommandSpec& spec, const Json& value, std::FILE* out) {
   }
 }
 
-int run(const CtlOptions& options, std::FILE* out) {
+// powerdown --hard-stop-after: the button was pressed; wait for the VM to
+// stop (SHUTDOWN, or the socket closing as it exits), else quit. The wait
+// has its own budget; the quit gets a fresh --timeout.
+int stop_unless_powered_off(QmpClient& client, std::chrono::nanoseconds wait, std::chrono::nanoseconds timeout,
+                            std::FILE* err) {
+  const auto waited = std::chrono::duration_cast<SteadyClock::duration>(wait);
+  if (client.wait_for_shutdown(SteadyClock::now() + waited)) return kExitOk;
+  const std::string after = harness::format_duration(wait);
+  QmpReply reply;
+  try {
+    reply = client.execute("quit", Json(), SteadyClock::now() + timeout);
+  } catch (const CtlFailure&) {
+    if (!client.peer_closed()) throw;
+    fmt::print(err, "keel ctl: the VM did not power off within {}; it exited as quit was sent\n", after);
+    return kExitHardStop;
+  }
+  if (!reply.ok) throw CtlFailure(kExitVmError, fmt::format("quit: {}: {}", reply.error_class, reply.error_desc));
+  fmt::print(err, "keel ctl: the VM did not power off within {}; stopped it with quit\n", after);
+  return kExitHardStop;
+}
+
+int run(const CtlOptions& options, std::FILE* out, std::FILE* err) {
   const CommandSpec* spec = find_command(options.command);
   if (spec == nullptr) {
     throw CtlFailure(kExitUsage, fmt::format("unknown command '{}' (expected status, pause, resume, powerdown, "
@@ -70,6 +92,14 @@ int run(const CtlOptions& options, std::FILE* out) {
     timeout = harness::parse_duration(options.timeout, "--timeout");
   } catch (const ConfigError& e) {
     throw CtlFailure(kExitUsage, e.what());
+  }
+  std::optional<std::chrono::nanoseconds> hard_stop_after;
+  if (!options.hard_stop_after.empty()) {
+    try {
+      hard_stop_after = harness::parse_duration(options.hard_stop_after, "--hard-stop-after");
+    } catch (const ConfigError& e) {
+      throw CtlFailure(kExitUsage, e.what());
+    }
   }
   // Each send-key combo is one QMP command, sent in turn (as HMP's sendkey).
   std::vector<Json> arguments;
@@ -104,6 +134,9 @@ int run(const CtlOptions& options, std::FILE* out) {
     print_plain(*spec, reply.value, out);
   }
   std::fflush(out);
+  if (hard_stop_after && std::string_view(spec->name) == "powerdown") {
+    return stop_unless_powered_off(client, *hard_stop_after, timeout, err);
+  }
   return kExitOk;
 }
 
@@ -122,11 +155,21 @@ CLI::App* add_ctl_subcommand(CLI::App& app, CtlOptions& options) {
   ctl->fallthrough();  // `keel ctl status --qmp PATH` works too
   ctl->footer(
       "Exit status: 0 done; 1 the VM answered an error (printed as 'keel ctl: CLASS: DESC'); 2 bad usage; "
-      "3 the VM cannot be reached (no socket, connection lost, timeout, not a QMP peer).");
+      "3 the VM cannot be reached (no socket, connection lost, timeout, not a QMP peer); 4 powerdown "
+      "--hard-stop-after: the VM did not power off in time and was stopped with quit.");
   for (const CommandSpec& spec : kCommands) {
     CLI::App* command = ctl->add_subcommand(spec.name, spec.help);
     const std::string name = spec.name;
     command->callback([&options, name] { options.command = name; });
+    if (name == "powerdown") {
+      // Not --timeout: that is ctl's own bound on talking to the VM, and
+      // `ctl --timeout 5s powerdown` must not mean something else than
+      // `ctl powerdown --timeout 5s` (fallthrough accepts both).
+      command
+          ->add_option("--hard-stop-after", options.hard_stop_after,
+                       "If the VM has not stopped this long after the press (10s, 1m, ...), send quit; exit 4")
+          ->type_name("DURATION");
+    }
     if (name == "send-key") {
       command->add_option("KEYS", options.keys, "Keys: ctrl-alt-delete,a,ret or 0x1c (a scancode)")->required();
     }
@@ -138,7 +181,7 @@ int run_ctl(const CtlOptions& options, std::FILE* out, std::FILE* err) noexcept 
   int status = kExitUnreachable;
   std::string message;
   try {
-    return run(options, out);
+    return run(options, out, err);
   } catch (const CtlFailure& e) {
     status = e.status();
     message = one_line(e.what());

@@ -48,7 +48,8 @@ QmpClient::QmpClient(QmpClient&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       path_(std::move(other.path_)),
       framer_(std::move(other.framer_)),
-      next_id_(other.next_id_) {}
+      next_id_(other.next_id_),
+      peer_closed_(other.peer_closed_) {}
 
 QmpClient::~QmpClient() {
   if (fd_ >= 0) close(fd_);
@@ -129,7 +130,10 @@ Json QmpClient::read_message(SteadyClock::time_point deadline, std::string_view 
     if (polled <= 0) continue;  // the deadline is checked at the top
     char chunk[16384];
     const ssize_t got = recv(fd_, chunk, sizeof chunk, 0);
-    if (got == 0) fail(fmt::format("connection closed while waiting for {}", waiting_for));
+    if (got == 0) {
+      peer_closed_ = true;
+      fail(fmt::format("connection closed while waiting for {}", waiting_for));
+    }
     if (got < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       fail(fmt::format("connection lost: {}", errno_text(errno)));
@@ -186,6 +190,20 @@ QmpReply QmpClient::execute(std::string_view command, const Json& arguments, Ste
     reply.error_class = error["class"].get<std::string>();
     reply.error_desc = error["desc"].get<std::string>();
     return reply;
+  }
+}
+
+bool QmpClient::wait_for_shutdown(SteadyClock::time_point deadline) {
+  try {
+    for (;;) {
+      const Json message = read_message(deadline, "the VM to power off");
+      const auto event = message.find("event");
+      if (event != message.end() && *event == "SHUTDOWN") return true;
+    }
+  } catch (const CtlFailure& e) {
+    if (e.timed_out()) return false;
+    if (peer_closed_) return true;  // the VM exited (QEMU closes without a SHUTDOWN when killed)
+    throw;
   }
 }
 

@@ -64,6 +64,15 @@ class QmpClient {
   // not QMP.
   QmpReply execute(std::string_view command, const Json& arguments, SteadyClock::time_point deadline);
 
+  // Waits for the VM to stop: its SHUTDOWN event, or the connection closing
+  // (the VM exited). Returns false when `deadline` passes first. Throws
+  // CtlFailure(kExitUnreachable) when the connection breaks otherwise or
+  // the peer sends something that is not QMP.
+  bool wait_for_shutdown(SteadyClock::time_point deadline);
+
+  // The peer closed the connection (the VM exited, or dropped us).
+  bool peer_closed() const noexcept { return peer_closed_; }
+
  private:
   QmpClient(int fd, std::string path) noexcept;
   // The next complete JSON object from the peer.
@@ -75,6 +84,7 @@ class QmpClient {
   std::string path_;
   qmp::JsonFramer framer_;
   uint64_t next_id_ = 1;
+  bool peer_closed_ = false;
 };
 
 // Replies and events can be large (query-commands, statistics); the framer's

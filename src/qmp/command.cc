@@ -35,7 +35,12 @@ bool has_type(const Json& value, ArgType type) noexcept {
 }  // namespace
 
 const char* error_class_name(ErrorClass error_class) noexcept {
-  return error_class == ErrorClass::command_not_found ? "CommandNotFound" : "GenericError";
+  switch (error_class) {
+    case ErrorClass::command_not_found: return "CommandNotFound";
+    case ErrorClass::device_not_found: return "DeviceNotFound";
+    case ErrorClass::generic_error: break;
+  }
+  return "GenericError";
 }
 
 QmpError invalid_type(std::string_view parameter, ArgType expected) {

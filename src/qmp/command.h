@@ -21,7 +21,7 @@ namespace keel::qmp {
 using Json = nlohmann::ordered_json;
 
 // QMP's error classes keel uses (QEMU's others are for devices keel lacks).
-enum class ErrorClass { generic_error, command_not_found };
+enum class ErrorClass { generic_error, command_not_found, device_not_found };
 
 struct QmpError {
   ErrorClass error_class = ErrorClass::generic_error;

@@ -45,7 +45,23 @@ QmpServer::QmpServer(FdPoller& poller, const CommandRegistry& registry, VersionI
                      Limits limits)
     : poller_(poller), registry_(registry), version_(std::move(version)), clock_(clock), limits_(limits) {}
 
+template <class Handler>
+void QmpServer::guarded(Handler&& handler) noexcept {
+  {
+    std::lock_guard guard(lock_);
+    if (closing_) return;
+    ++handlers_;
+  }
+  handler();
+  std::lock_guard guard(lock_);
+  if (--handlers_ == 0) handlers_done_.notify_all();
+}
+
 QmpServer::~QmpServer() {
+  {
+    std::lock_guard guard(lock_);
+    closing_ = true;  // no handler starts from now on
+  }
   // The listener first, so its handler cannot attach a new client meanwhile.
   if (listen_fd_ >= 0) poller_.remove(listen_fd_);
   std::unique_ptr<Client> gone;
@@ -56,6 +72,13 @@ QmpServer::~QmpServer() {
   if (gone) {
     poller_.remove(gone->fd);  // outside lock_: a running handler may be waiting for it
     close(gone->fd);
+  }
+  {
+    // A handler that took the client itself (drop_client) is not waited
+    // for by any remove above. Never called on the loop thread, whose
+    // handlers would wait for themselves.
+    std::unique_lock guard(lock_);
+    handlers_done_.wait(guard, [this] { return handlers_ == 0; });
   }
   if (listen_fd_ >= 0) close(listen_fd_);
   if (!unlink_path_.empty()) unlink(unlink_path_.c_str());
@@ -69,7 +92,8 @@ void QmpServer::serve_listener(int listen_fd, std::string unlink_path) {
   listen_fd_ = listen_fd;
   unlink_path_ = std::move(unlink_path);
   // Watch it only while no client is being served (one monitor, QEMU-style).
-  poller_.add(listen_fd_, has_client() ? 0u : kReadable, [this](uint32_t) { on_listener_ready(); });
+  poller_.add(listen_fd_, has_client() ? 0u : kReadable,
+              [this](uint32_t) { guarded([this] { on_listener_ready(); }); });
 }
 
 void QmpServer::serve_connected(int client_fd) {
@@ -100,7 +124,8 @@ void QmpServer::attach(int client_fd) {
     client_ = std::move(client);
   }
   try {
-    poller_.add(client_fd, EPOLLIN | EPOLLOUT, [this](uint32_t events) { on_client_ready(events); });
+    poller_.add(client_fd, EPOLLIN | EPOLLOUT,
+                [this](uint32_t events) { guarded([this, events] { on_client_ready(events); }); });
   } catch (...) {
     {
       std::lock_guard guard(lock_);

@@ -11,6 +11,7 @@
 // so; a value over Limits::max_value_bytes is answered with an error.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,10 @@ class QmpServer {
  private:
   struct Client;
 
+  // Runs `handler` unless the server is going away, counted in handlers_
+  // so the destructor can wait for it to return.
+  template <class Handler>
+  void guarded(Handler&& handler) noexcept;
   void on_listener_ready() noexcept;
   void on_client_ready(uint32_t events) noexcept;
   void attach(int client_fd);
@@ -86,6 +91,12 @@ class QmpServer {
   // thread. Command handlers run without it, so they may emit events.
   mutable std::mutex lock_;
   std::unique_ptr<Client> client_;
+  // A handler may drop the client (taking client_) while the destructor
+  // runs on another thread; the destructor then has no fd whose removal
+  // would wait for that handler, so it waits for handlers_ to reach 0.
+  bool closing_ = false;
+  int handlers_ = 0;
+  std::condition_variable handlers_done_;
 };
 
 }  // namespace keel::qmp

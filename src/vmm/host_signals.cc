@@ -13,17 +13,18 @@
 namespace keel::vmm {
 
 namespace {
-sigset_t quit_signals() {
+sigset_t handled_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGPWR);
   return set;
 }
 }  // namespace
 
 HostSignals::HostSignals() {
-  sigset_t set = quit_signals();
+  sigset_t set = handled_signals();
   int error = pthread_sigmask(SIG_BLOCK, &set, &previous_mask_);
   if (error != 0) kvm::throw_host_error("pthread_sigmask", error);
   int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -48,6 +49,17 @@ HostSignals::~HostSignals() {
 void HostSignals::handle_pending(VmControl& vm) noexcept {
   signalfd_siginfo info;
   while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    if (info.ssi_signo == SIGPWR) {
+      if (power_button_) {
+        power_button_();  // PowerButton::press: noexcept, logs itself
+      } else {
+        try {
+          spdlog::info("SIGPWR: no ACPI power button to press; ignored");
+        } catch (...) {
+        }
+      }
+      continue;
+    }
     const bool is_int = info.ssi_signo == SIGINT;
     try {
       spdlog::info("{}: stopping the VM", is_int ? "SIGINT" : "SIGTERM");

@@ -23,6 +23,8 @@
 #include "src/qmp/server.h"
 #include "src/vmm/default_guest/default_guest.h"
 #include "src/vmm/qmp_commands.h"
+#include "src/vmm/qmp_input_commands.h"
+#include "src/vmm/qmp_power_commands.h"
 #include "src/vmm/qmp_wiring.h"
 #include "src/vmm/vcpu_runner.h"
 #include "virtio/blk/virtio_blk.h"
@@ -154,10 +156,10 @@ void add_devices(Machine& m, const MachineConfig& config) {
   auto pci = devices::PciHostBridge::create(pio, *m.mmio_bus, std::make_shared<devices::ResetControlPort>(m.control),
                                            m.interrupts.get());
   pci->install();
-  insert_or_throw(pio, devices::AcpiPm::kBasePort, devices::AcpiPm::kPortCount,
-                  std::make_shared<devices::AcpiPm>(vm.irq_line(devices::AcpiPm::kSciIrq), m.control, system_clock(),
-                                                    *m.loop),
-                  "ACPI PM registers");
+  m.pci = pci;
+  m.acpi_pm = std::make_shared<devices::AcpiPm>(vm.irq_line(devices::AcpiPm::kSciIrq), m.control, system_clock(),
+                                                *m.loop);
+  insert_or_throw(pio, devices::AcpiPm::kBasePort, devices::AcpiPm::kPortCount, m.acpi_pm, "ACPI PM registers");
   add_disks(m, config, *pci);
   add_nics(m, config, *pci);
 }
@@ -239,6 +241,7 @@ std::unique_ptr<Machine> build_machine(const MachineConfig& config) {
   m->pio_bus = std::make_unique<Bus>("pio");
   m->mmio_bus = std::make_unique<Bus>("mmio");
   add_devices(*m, config);
+  setup_power_button(*m);  // system_powerdown and SIGPWR press the AcpiPm's button
   setup_key_injection(*m, config);
 
   m->boot_entry = load_guest(*m, config);

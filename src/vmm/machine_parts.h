@@ -26,7 +26,9 @@
 #include "src/vmm/vm_control.h"
 
 namespace keel::devices {
+class AcpiPm;
 class I8042;
+class PciHostBridge;
 }
 namespace keel::qmp {
 class CommandRegistry;
@@ -35,6 +37,8 @@ class QmpServer;
 
 namespace keel::vmm {
 
+class PowerButton;
+class InputCommands;
 class VmCommands;
 
 struct Machine {
@@ -64,16 +68,22 @@ struct Machine {
   std::unique_ptr<Bus> pio_bus;
   std::unique_ptr<Bus> mmio_bus;
   std::unique_ptr<devices::I8042> i8042;
+  std::shared_ptr<devices::PciHostBridge> pci;  // also owned by the buses; QMP's query-pci reads it
+  std::shared_ptr<devices::AcpiPm> acpi_pm;  // also on pio_bus; the power button presses it
   std::unique_ptr<LineMatcher> key_trigger;   // null: inject right after boot
   std::unique_ptr<KeyInjector> key_injector;  // null: no key injection
   boot::BootEntry boot_entry{};
   // gettid() of each vCPU thread once it runs (0 before), for QMP's
   // query-cpus-fast; sized by setup_qmp (qmp_wiring.h).
   std::vector<std::atomic<int>> vcpu_thread_ids;
+  // QMP's system_powerdown and SIGPWR (qmp_power_commands.h); before the
+  // QMP members, whose registry holds its handler.
+  std::unique_ptr<PowerButton> power_button;
   // QMP (--qmp / --qmp-fd): the VM commands, their registry and the server
   // on console_loop. Last, so destroyed first: the server before the loop it
   // is registered on, the registry and commands after the server.
   std::unique_ptr<VmCommands> qmp_commands;
+  std::unique_ptr<InputCommands> qmp_input;  // send-key, input-send-event (qmp_input_commands.h)
   std::unique_ptr<qmp::CommandRegistry> qmp_registry;
   std::unique_ptr<qmp::QmpServer> qmp_server;
   int qmp_listen_fd = -1;  // owned by qmp_server; watched by wait_for_qmp_client

@@ -12,6 +12,8 @@
 #include "src/qmp/server.h"
 #include "src/sockets/unix_listener.h"
 #include "src/vmm/qmp_commands.h"
+#include "src/vmm/qmp_input_commands.h"
+#include "src/vmm/qmp_query_commands.h"
 
 namespace keel::vmm {
 
@@ -34,6 +36,13 @@ void setup_qmp(Machine& m, const MachineConfig& config) {
   m.qmp_registry = std::make_unique<qmp::CommandRegistry>();
   qmp::add_core_commands(*m.qmp_registry, version);
   m.qmp_commands->register_commands(*m.qmp_registry);
+  // The devices come after QMP is set up (add_devices): the handlers look
+  // them up when called.
+  m.qmp_input = std::make_unique<InputCommands>([machine] { return machine->i8042.get(); },
+                                                [machine] { return machine->control.run_state(); },
+                                                *m.console_loop, system_clock());
+  m.qmp_input->register_commands(*m.qmp_registry);
+  register_query_commands(*m.qmp_registry, describe_disks(config.disks), [machine] { return machine->pci.get(); });
   // On the console loop: it serves only console input, so no guest can
   // keep it busy and delay a stop or a quit.
   m.qmp_server = std::make_unique<qmp::QmpServer>(*m.console_loop, *m.qmp_registry, version, system_clock());

@@ -135,3 +135,34 @@ void acpi_parse(void) {
         }
     }
 }
+
+/* Any table by signature, through the same XSDT/RSDT walk (NULL when absent
+ * or broken). For suites that need more than the MADT (the FADT). */
+const void *acpi_find_table(const char signature[4]) {
+    if (!platform.have_acpi) return NULL;
+    const uint8_t *r = (const uint8_t *)platform.rsdp_address;
+    uint32_t rsdt_address;
+    uint64_t xsdt_address = 0;
+    memcpy(&rsdt_address, r + 16, 4);
+    if (r[15] >= 2) memcpy(&xsdt_address, r + 24, 8);
+    const struct sdt_header *root = valid_table(xsdt_address);
+    size_t entry_size = 8;
+    if (!root || memcmp(root->signature, "XSDT", 4)) {
+        root = valid_table(rsdt_address);
+        entry_size = 4;
+        if (!root || memcmp(root->signature, "RSDT", 4)) return NULL;
+    }
+    const uint8_t *entries = (const uint8_t *)root + sizeof *root;
+    size_t count = (root->length - sizeof *root) / entry_size;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t address = 0;
+        memcpy(&address, entries + i * entry_size, entry_size);
+        const struct sdt_header *table = valid_table(address);
+        if (table && !memcmp(table->signature, signature, 4)) return table;
+    }
+    return NULL;
+}
+
+/* A table the FADT points to (the DSDT is not listed in the RSDT/XSDT):
+ * checked like the others. */
+const void *acpi_table_at(uint64_t address) { return valid_table(address); }

@@ -16,7 +16,7 @@ static const struct suite suites[] = {
     {"pit", suite_pit},   {"smp", suite_smp}, {"pci", suite_pci},       {"virtio-blk", suite_virtio_blk},
     {"virtio-blk-bench", suite_virtio_blk_bench}, {"virtio-net", suite_virtio_net},
     {"virtio-net-bench", suite_virtio_net_bench},
-    {"e1000", suite_e1000}, {"ticker", suite_ticker},
+    {"e1000", suite_e1000}, {"ticker", suite_ticker}, {"acpi-power", suite_acpi_power},
 };
 
 static const struct suite *find_suite(const char *name, size_t length) {

@@ -47,6 +47,12 @@ void multiboot_parse(uint32_t magic, uintptr_t info_address);
 /* Finds the RSDP, then the MADT through the XSDT or RSDT. */
 void acpi_parse(void);
 
+/* Any ACPI table listed in the XSDT/RSDT, by signature ("FACP"), or the
+ * one at `address` (the FADT's DSDT); length and checksum verified, NULL
+ * when absent or broken. The table starts with its 36-byte header. */
+const void *acpi_find_table(const char signature[4]);
+const void *acpi_table_at(uint64_t address);
+
 /* Command line access: "key=value" lookups and the comma-separated
  * value of "tests=". Return false when the key is absent. */
 bool cmdline_has_word(const char *word);

@@ -16,4 +16,5 @@ void suite_virtio_net(void);
 void suite_virtio_net_bench(void);
 void suite_e1000(void);
 void suite_ticker(void);
+void suite_acpi_power(void);
 void demo_run(void);

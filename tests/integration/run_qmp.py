@@ -168,17 +168,47 @@ def check_status(client, status, running):
            f"query-status: expected {status}, got {result}")
 
 
-def vmm_argv(args, path):
-    cmdline = "tests=ticker ticks=0"
-    # server=on alone: QEMU's default wait=on, the guest starts once a client is there.
-    qmp = f"unix:{path},server=on" + (",wait=off" if args.mode == "conversation" else "")
+def probe_argv(args, qmp, cmdline, cpus=1, keel_extra=(), qemu_extra=()):
+    """keel or QEMU (per args.vmm) on the probe guest with a QMP socket
+    spec `qmp` (QEMU's syntax, which keel shares); shared by the QMP tests."""
     if args.vmm == "keel":
         return [args.keel, "run", "--kernel", args.probe, "--cmdline", cmdline, "--serial", "stdio",
-                "--cpus", str(args.cpus), "--qmp", qmp]
-    return [args.qemu, "-enable-kvm", "-M", "pc", "-m", "512M", "-smp", str(args.cpus), "-display", "none",
+                "--cpus", str(cpus), "--qmp", qmp, *keel_extra]
+    return [args.qemu, "-enable-kvm", "-M", "pc", "-m", "512M", "-smp", str(cpus), "-display", "none",
             "-serial", "stdio", "-monitor", "none", "-no-reboot",
             "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT},iosize=2",
-            "-kernel", args.probe, "-append", cmdline, "-qmp", qmp]
+            "-kernel", args.probe, "-append", cmdline, "-qmp", qmp, *qemu_extra]
+
+
+def wait_for_line(vmm, text, timeout):
+    """Until a console line contains `text`; Failure if the VMM exits or
+    `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with vmm.condition:
+            if any(text in line for line in vmm.lines):
+                return
+        if vmm.process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise Failure(f"no '{text}' line within {timeout} s; output: {vmm.tail()}")
+
+
+def read_until_closed(client):
+    """Every message until the VMM closes the connection (it exits)."""
+    messages = []
+    try:
+        while True:
+            messages.append(client.read())
+    except (Failure, OSError):
+        pass
+    return messages
+
+
+def vmm_argv(args, path):
+    # server=on alone: QEMU's default wait=on, the guest starts once a client is there.
+    qmp = f"unix:{path},server=on" + (",wait=off" if args.mode == "conversation" else "")
+    return probe_argv(args, qmp, "tests=ticker ticks=0", cpus=args.cpus)
 
 
 def conversation(vmm, client, args):
@@ -296,12 +326,7 @@ def on_signal(vmm, client):
     check_return(client.execute("qmp_capabilities"), "qmp_capabilities")
     vmm.wait_for_tick(0, STEP_TIMEOUT)
     vmm.process.send_signal(signal.SIGTERM)
-    events = []
-    try:
-        while True:
-            events.append(client.read())
-    except (Failure, OSError):
-        pass
+    events = read_until_closed(client)
     shutdown = [e for e in events if e.get("event") == "SHUTDOWN"]
     expect(len(shutdown) == 1, f"SIGTERM: expected one SHUTDOWN event, got {events}")
     check_event(shutdown[0], "SHUTDOWN")
