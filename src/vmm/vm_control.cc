@@ -35,6 +35,12 @@ void MachineControl::request_stop(StopReason reason, int exit_status, std::strin
   // Outside the lock: the kicker signals threads that may be calling us.
   // kicker_ never changes once installed, so reading it unlocked is safe.
   if (kick) kicker_();
+  // The waiter sees the stop only from here on, under the lock, so all of
+  // the above happens before the teardown that destroys this object (a
+  // caller that is not joined before it, e.g. a test's controller thread,
+  // must not still be inside). Nothing here touches *this after the lock.
+  std::lock_guard guard(lock_);
+  complete_ = true;
   stopped_.notify_all();
   // Once only (the first request): the counter can never saturate.
   const uint64_t one = 1;
@@ -72,12 +78,13 @@ LifecycleResult MachineControl::pause(std::chrono::milliseconds timeout) noexcep
 
 StopRecord MachineControl::wait_for_stop() {
   std::unique_lock guard(lock_);
-  stopped_.wait(guard, [this] { return record_.has_value(); });
+  stopped_.wait(guard, [this] { return complete_; });
   return *record_;
 }
 
 std::optional<StopRecord> MachineControl::stop_record() const {
   std::lock_guard guard(lock_);
+  if (!complete_) return std::nullopt;  // still kicking: not the waiter's yet
   return record_;
 }
 

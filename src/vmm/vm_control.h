@@ -80,6 +80,7 @@ class MachineControl final : public VmControl {
   std::condition_variable stopped_;
   std::atomic<bool> stopping_{false};
   std::optional<StopRecord> record_;
+  bool complete_ = false;  // the first request_stop has finished its work
   std::function<void()> kicker_;
   bool kicked_ = false;
   kvm::UniqueFd stop_event_;
