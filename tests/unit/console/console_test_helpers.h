@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/eventually.h"
 #include "keel/char_io.h"
 
 namespace keel::console::test {
@@ -38,15 +39,7 @@ inline std::span<const std::byte> as_bytes(std::string_view text) {
   return std::as_bytes(std::span(text.data(), text.size()));
 }
 
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
-}
+using keel::testing::eventually;
 
 // Reads from `fd` until `expected_size` bytes arrived, EOF, or 5 s passed.
 inline std::string read_some(int fd, size_t expected_size, int timeout_ms = 5000) {

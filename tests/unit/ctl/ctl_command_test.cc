@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/unit/ctl/fake_qmp_server.h"
+#include "tests/unit/ctl/run_captured.h"
 
 namespace keel::ctl {
 namespace {
@@ -24,30 +25,8 @@ using testing::FakeQmpServer;
 using testing::kGreeting;
 using testing::Peer;
 
-// run_ctl with stdout and stderr captured.
-struct Outcome {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-Outcome run_captured(const CtlOptions& options) {
-  char* out_text = nullptr;
-  char* err_text = nullptr;
-  size_t out_size = 0;
-  size_t err_size = 0;
-  std::FILE* out = open_memstream(&out_text, &out_size);
-  std::FILE* err = open_memstream(&err_text, &err_size);
-  Outcome outcome;
-  outcome.status = run_ctl(options, out, err);
-  std::fclose(out);
-  std::fclose(err);
-  outcome.out.assign(out_text, out_size);
-  outcome.err.assign(err_text, err_size);
-  std::free(out_text);
-  std::free(err_text);
-  return outcome;
-}
+using testing::Outcome;
+using testing::run_captured;
 
 CtlOptions options_for(const std::string& path, const std::string& command, const std::string& timeout = "5s") {
   CtlOptions options;

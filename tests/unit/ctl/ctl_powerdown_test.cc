@@ -2,8 +2,6 @@
 // for the VM to stop, and quit when it does not in time. A scripted peer
 // plays the VM.
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -11,19 +9,16 @@
 
 #include "src/ctl/ctl_command.h"
 #include "tests/unit/ctl/fake_qmp_server.h"
+#include "tests/unit/ctl/run_captured.h"
 
 namespace keel::ctl {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::FakeQmpServer;
+using testing::Outcome;
 using testing::Peer;
-
-struct Outcome {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using testing::run_captured;
 
 Outcome run_powerdown(const std::string& path, const std::string& hard_stop_after) {
   CtlOptions options;
@@ -31,21 +26,7 @@ Outcome run_powerdown(const std::string& path, const std::string& hard_stop_afte
   options.command = "powerdown";
   options.timeout = "5s";
   options.hard_stop_after = hard_stop_after;
-  char* out_text = nullptr;
-  char* err_text = nullptr;
-  size_t out_size = 0;
-  size_t err_size = 0;
-  std::FILE* out = open_memstream(&out_text, &out_size);
-  std::FILE* err = open_memstream(&err_text, &err_size);
-  Outcome outcome;
-  outcome.status = run_ctl(options, out, err);
-  std::fclose(out);
-  std::fclose(err);
-  outcome.out.assign(out_text, out_size);
-  outcome.err.assign(err_text, err_size);
-  std::free(out_text);
-  std::free(err_text);
-  return outcome;
+  return run_captured(options);
 }
 
 const char kPowerdownEvent[] =

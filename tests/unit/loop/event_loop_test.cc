@@ -16,21 +16,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+
 namespace keel::vmm {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Polls `condition` for up to `limit`; true once it holds.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
-}
+using keel::testing::eventually;
 
 class Pipe {
  public:

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/eventually.h"
+
 #include "keel/config_error.h"
 #include "src/sockets/unix_listener.h"
 #include "src/vmm/loop/event_loop.h"
@@ -24,15 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 using keel::sockets::open_unix_listener;
 
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
-}
+using keel::testing::eventually;
 
 class FixedClock final : public Clock {
  public:
