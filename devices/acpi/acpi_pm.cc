@@ -22,8 +22,10 @@ using namespace acpi_pm;
 
 namespace {
 
-// The only status bits that have an enable bit and can actually be set here.
-constexpr uint16_t kSciEvents = kTmrSts | kPwrbtnSts;
+// The status bits whose enable bit raises the SCI (as QEMU's PIIX4 PM).
+// RTC_STS is only ever set by an RTC-alarm wake: a running guest learns of
+// the alarm through the RTC's own IRQ 8.
+constexpr uint16_t kSciEvents = kTmrSts | kPwrbtnSts | kRtcSts;
 // PM1_EN bits that exist on the chip and read back as written.
 constexpr uint16_t kEnableBits = kTmrEn | kGblEn | kPwrbtnEn | kSlpbtnEn | kRtcEn | kPciexpWakeDis;
 // PM1_CNT bits kept as written. SCI_EN is forced to 1, SLP_EN and GBL_RLS
@@ -123,23 +125,61 @@ void AcpiPm::rearm_timer(uint64_t ticks) noexcept {
   }
 }
 
-bool AcpiPm::write_control(uint16_t value) noexcept {
+AcpiPm::SleepAction AcpiPm::write_control(uint16_t value) noexcept {
   control_ = value & kControlStoredBits;
   // GBL_RLS would raise an SMI for firmware waiting on the global lock:
   // there is no SMI handler, so it does nothing.
-  if ((value & kSlpEn) == 0) return false;
+  if ((value & kSlpEn) == 0) return SleepAction::none;
   const auto sleep_type = static_cast<unsigned>((value & kSlpTypMask) >> kSlpTypShift);
-  if (sleep_type == kS5SleepType) return true;
-  // Only \_S5 is declared. A guest entering another state would wait for
-  // WAK_STS (ACPICA spins on it); report an immediate wake so it goes on
-  // instead of hanging.
+  if (sleep_type == kS5SleepType) return SleepAction::power_off;
+  if (sleep_type == kS3SleepType && suspend_handler_) return SleepAction::suspend;
+  // A state keel does not declare, or S3 before the machine has wired it: a
+  // guest would wait for WAK_STS (ACPICA spins on it), so report an
+  // immediate wake and let it go on instead of hanging.
   status_ |= kWakSts;
   if (sleep_request_logs_ < kMaxSleepRequestLogs) {
     ++sleep_request_logs_;
-    spdlog::warn("acpi: guest asked for sleep type {} which keel does not support; waking it at once{}", sleep_type,
+    spdlog::warn("acpi: guest asked for sleep type {}{} which keel does not support; waking it at once{}", sleep_type,
+                 sleep_type == kS3SleepType ? " (S3)" : "",
                  sleep_request_logs_ == kMaxSleepRequestLogs ? " (further requests not logged)" : "");
   }
-  return false;
+  return SleepAction::none;
+}
+
+void AcpiPm::set_suspend_handler(SuspendHandler handler) {
+  std::shared_ptr<const SuspendHandler> shared;
+  if (handler) shared = std::make_shared<const SuspendHandler>(std::move(handler));
+  std::lock_guard guard(lock_);
+  suspend_handler_ = std::move(shared);
+}
+
+bool AcpiPm::wake_armed(WakeSource source) noexcept {
+  if (source != WakeSource::rtc_alarm) return true;
+  std::lock_guard guard(lock_);
+  return (enable_ & kRtcEn) != 0;
+}
+
+void AcpiPm::wake(WakeSource source) noexcept {
+  std::lock_guard guard(lock_);
+  uint16_t bits = kWakSts;
+  switch (source) {
+    case WakeSource::rtc_alarm: bits |= kRtcSts; break;
+    case WakeSource::power_button:
+    case WakeSource::other: bits |= kPwrbtnSts; break;
+  }
+  status_ |= bits;
+  update_sci();
+}
+
+void AcpiPm::reset() noexcept {
+  std::lock_guard guard(lock_);
+  // Bit-23 changes up to now belong to the time before the reset.
+  accounted_ticks_ = ticks_now();
+  status_ = 0;
+  enable_ = 0;
+  control_ = 0;
+  update_sci();
+  rearm_timer(accounted_ticks_);  // TMR_EN is clear: disarms
 }
 
 bool AcpiPm::press_power_button() noexcept {
@@ -179,7 +219,8 @@ void AcpiPm::write(uint64_t offset, std::span<const std::byte> data) noexcept {
     bytes[offset + i] = std::to_integer<uint8_t>(data[i]);
     covered[offset + i] = 0xff;
   }
-  bool power_off = false;
+  SleepAction action = SleepAction::none;
+  std::shared_ptr<const SuspendHandler> suspend;
   {
     std::lock_guard guard(lock_);
     const uint64_t ticks = ticks_now();
@@ -192,13 +233,19 @@ void AcpiPm::write(uint64_t offset, std::span<const std::byte> data) noexcept {
     enable_ = static_cast<uint16_t>((enable_ & ~enable.mask) | (enable.value & enable.mask & kEnableBits));
     const RegisterWrite control = register_write(bytes, covered, kPm1ControlOffset);
     if (control.mask != 0) {
-      power_off = write_control(static_cast<uint16_t>((control_ & ~control.mask) | (control.value & control.mask)));
+      action = write_control(static_cast<uint16_t>((control_ & ~control.mask) | (control.value & control.mask)));
     }
+    if (action == SleepAction::suspend) suspend = suspend_handler_;
     update_sci();
     rearm_timer(ticks);
   }
-  // Outside the lock, like the other ports that stop the VM.
-  if (power_off) vm_.request_stop(StopReason::guest_poweroff, 0);
+  // Outside the lock, like the other ports that stop the VM: the handler
+  // may well come back into this device (wake()).
+  if (action == SleepAction::power_off) vm_.request_stop(StopReason::guest_poweroff, 0);
+  if (action == SleepAction::suspend) {
+    spdlog::info("acpi: guest entered S3 (suspend to RAM)");
+    (*suspend)();
+  }
 }
 
 }  // namespace keel::devices

@@ -66,8 +66,13 @@ inline constexpr uint16_t kSlpEn = 1u << 13;
 
 // SLP_TYP for soft-off: the value of the DSDT's \_S5 package. PIIX4 encodes
 // soft-off as 000 (datasheet, PMCNTRL SUS_TYP) and QEMU's PIIX4 PM powers
-// off on it, so keel does the same. No other sleep state is declared.
+// off on it, so keel does the same.
 inline constexpr uint8_t kS5SleepType = 0;
+// SLP_TYP for suspend to RAM: the value of the DSDT's \_S3 package. QEMU's
+// pc machine declares \_S3 = {1, 1, 0, 0} and suspends on SLP_TYP 1; keel
+// uses the same value so one guest sees one platform. No other state
+// (S1, S2, S4) is declared.
+inline constexpr uint8_t kS3SleepType = 1;
 
 // PM timer (section 4.8.3.3): 3.579545 MHz; TMR_STS is set whenever bit 23
 // of the counter changes (TMR_VAL_EXT = 0: a 24-bit counter).

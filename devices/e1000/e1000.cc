@@ -95,6 +95,17 @@ E1000::~E1000() {
   itr_timer_.reset();
 }
 
+void E1000::reset() noexcept {
+  {
+    std::lock_guard guard(config_lock_);
+    config_.reset();
+  }
+  intx_.reset();
+  std::lock_guard guard(lock_);
+  reset_locked();
+  run_deferred();
+}
+
 // --- PCI configuration space ---------------------------------------------
 
 void E1000::config_read(uint16_t offset, std::span<std::byte> data) noexcept {

@@ -77,6 +77,9 @@ class E1000 final : public PciDevice, public net::NetBackendListener {
   std::array<PciBarInfo, kPciBarCount> bar_layout() const noexcept override;
   PciBarRegions decoded_bars() const noexcept override;
   void connect_intx(std::shared_ptr<IrqLine> line) noexcept override;
+  // Machine reset: configuration space and INTx to power-on, then the same
+  // reset as CTRL.RST (registers, EEPROM state, held frames, timers).
+  void reset() noexcept override;
 
   // net::NetBackendListener (event loop thread)
   void frames_waiting() noexcept override;

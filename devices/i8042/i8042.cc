@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <climits>
+#include <memory>
 #include <stdexcept>
 
 #include "devices/i8042/i8042_controller.h"
@@ -93,6 +94,15 @@ I8042::I8042(std::shared_ptr<IrqLine> keyboard_irq, std::shared_ptr<IrqLine> mou
 }
 
 I8042::~I8042() = default;
+
+void I8042::reset() noexcept {
+  std::lock_guard guard(state_->lock);
+  // In place (the constructor is noexcept): exactly the power-on state.
+  std::destroy_at(&state_->controller);
+  std::construct_at(&state_->controller, *state_->keyboard_irq, *state_->mouse_irq);
+  state_->keyboard_irq->set_level(false);
+  state_->mouse_irq->set_level(false);
+}
 
 std::shared_ptr<BusDevice> I8042::data_port() { return data_port_; }
 std::shared_ptr<BusDevice> I8042::command_port() { return command_port_; }

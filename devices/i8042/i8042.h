@@ -12,11 +12,12 @@
 
 #include "keel/bus_device.h"
 #include "keel/irq_line.h"
+#include "keel/resettable.h"
 #include "keel/vm_control.h"
 
 namespace keel::devices {
 
-class I8042 final {
+class I8042 final : public Resettable {
  public:
   static constexpr uint16_t kDataPort = 0x60;
   static constexpr uint16_t kCommandPort = 0x64;
@@ -24,7 +25,11 @@ class I8042 final {
   static constexpr uint32_t kMouseIrq = 12;
 
   I8042(std::shared_ptr<IrqLine> keyboard_irq, std::shared_ptr<IrqLine> mouse_irq, VmControl& vm);
-  ~I8042();
+  ~I8042() override;
+  // Power-on reset of the controller, keyboard and mouse: everything as at
+  // construction (command byte, output buffer, keyboard and mouse modes and
+  // buffers), both IRQ lines low.
+  void reset() noexcept override;
 
   // Bus devices for the two one-byte ports; insert each with length 1.
   std::shared_ptr<BusDevice> data_port();

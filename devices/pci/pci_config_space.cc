@@ -145,6 +145,12 @@ void PciConfigSpace::set_dword(uint16_t offset, uint32_t value) noexcept {
   update_command_mirror();
 }
 
+void PciConfigSpace::reset() noexcept {
+  for (size_t i = 0; i < bytes_.size(); ++i) bytes_[i] &= static_cast<uint8_t>(~(write_mask_[i] | w1c_mask_[i]));
+  interrupt_status_.store(false, std::memory_order_relaxed);
+  update_command_mirror();
+}
+
 void PciConfigSpace::update_command_mirror() noexcept {
   intx_disabled_.store((command() & kCommandIntxDisable) != 0, std::memory_order_relaxed);
 }

@@ -91,6 +91,13 @@ class PciConfigSpace {
   void set_dword(uint16_t offset, uint32_t value) noexcept;
 
   uint16_t command() const noexcept;
+  // Function reset (PCI 3.0 6.2.2): every bit the guest can write (write
+  // mask) or clear (RW1C) goes back to 0 -- Command, the error bits of
+  // Status, BAR addresses, Interrupt Line, capability control fields --
+  // and Interrupt Status clears. What only the device sets (IDs, BAR flag
+  // bits, the capability list) stays. A device that keeps capability
+  // state outside these bytes (MSI, MSI-X) resets that itself.
+  void reset() noexcept;
 
   // INTx state (PCI 3.0 6.2.2, 6.2.3). A device reports whether its INTx#
   // is asserted; Status bit 3 shows it to the guest. The device drives its

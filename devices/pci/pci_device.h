@@ -69,6 +69,14 @@ class PciDevice {
   // interrupt pin register is non-zero: the level line its INTx pin is
   // wired to (an IOAPIC input, see pci_layout::intx_gsi).
   virtual void connect_intx(std::shared_ptr<IrqLine> line) noexcept { (void)line; }
+  // Machine reset (called by PciHostBridge::reset() with its lock held):
+  // configuration space, MSI/MSI-X state, INTx and the function itself back
+  // to power-on. The bridge then programs the BARs and Interrupt Line as at
+  // start-up. Must not wait for guest-driven I/O (cancel it or let it
+  // finish later, as a driver-initiated reset does). Both device models in
+  // keel (virtio-pci, e1000) implement it; the default is for functions
+  // with no state of their own (test doubles).
+  virtual void reset() noexcept {}
 };
 
 }  // namespace keel::devices

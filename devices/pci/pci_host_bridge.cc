@@ -41,6 +41,7 @@ class HostBridgeFunction final : public PciDevice {
   void bar_write(uint8_t, uint64_t, std::span<const std::byte>) noexcept override {}
   std::array<PciBarInfo, kPciBarCount> bar_layout() const noexcept override { return config_.bar_layout(); }
   PciBarRegions decoded_bars() const noexcept override { return config_.decoded_bars(); }
+  void reset() noexcept override { config_.reset(); }
 
  private:
   PciConfigSpace config_;
@@ -100,6 +101,7 @@ std::shared_ptr<PciHostBridge> PciHostBridge::create(Bus& pio, Bus& mmio, std::s
                                                      InterruptController* interrupts) {
   std::shared_ptr<PciHostBridge> bridge(new PciHostBridge(pio, mmio, std::move(reset_port), interrupts));
   bridge->attach(0, std::make_shared<HostBridgeFunction>());
+  bridge->record_power_on(bridge->slots_[0]);
   return bridge;
 }
 
@@ -131,11 +133,12 @@ class Owning final : public BusDevice {
 
 void PciHostBridge::install() {
   auto self = shared_from_this();
-  if (!pio_.insert(kConfigAddressPort, kConfigPortCount, std::make_shared<Owning>(self, config_ports_))) {
+  if (!pio_.insert(kConfigAddressPort, kConfigPortCount, std::make_shared<Owning>(self, config_ports_),
+                   "PCI config ports")) {
     throw ConfigError(fmt::format("PCI config ports {:#x}-{:#x} overlap another device", kConfigAddressPort,
                                   kConfigAddressPort + kConfigPortCount - 1));
   }
-  if (!mmio_.insert(kEcamBase, kEcamSize, std::make_shared<Owning>(self, ecam_))) {
+  if (!mmio_.insert(kEcamBase, kEcamSize, std::make_shared<Owning>(self, ecam_), "PCI ECAM")) {
     throw ConfigError(fmt::format("PCI ECAM window at {:#x} overlaps another device", kEcamBase));
   }
 }
@@ -173,6 +176,7 @@ uint8_t PciHostBridge::add_device(std::shared_ptr<PciDevice> device) {
       next_io_ = saved_io;
       throw;
     }
+    record_power_on(slots_[index]);
     report_bars(slots_[index]);
     return index;
   }
@@ -215,6 +219,35 @@ void PciHostBridge::assign_bars(uint8_t index) {
     if (slot.windows[bar] && !slot.mapped[bar]) {
       throw ConfigError(fmt::format("PCI {:02x}:00.0 BAR {} overlaps another device", index, bar));
     }
+  }
+}
+
+void PciHostBridge::record_power_on(Slot& slot) noexcept {
+  PciDevice& device = *slot.device;
+  for (uint8_t bar = 0; bar < kPciBarCount; ++bar) {
+    device.config_read(static_cast<uint16_t>(pci_reg::kBar0 + 4 * bar),
+                       std::as_writable_bytes(std::span(&slot.power_on.bars[bar], 1)));
+  }
+  device.config_read(pci_reg::kCommand, std::as_writable_bytes(std::span(&slot.power_on.command, 1)));
+  device.config_read(pci_reg::kInterruptLine, std::as_writable_bytes(std::span(&slot.power_on.interrupt_line, 1)));
+}
+
+void PciHostBridge::reset() noexcept {
+  std::lock_guard guard(lock_);
+  config_address_ = 0;
+  for (Slot& slot : slots_) {
+    if (!slot.device) continue;
+    PciDevice& device = *slot.device;
+    device.reset();
+    // What add_device() programmed, as firmware would after a reset: the
+    // same BAR addresses, Interrupt Line and decode bits.
+    for (uint8_t bar = 0; bar < kPciBarCount; ++bar) {
+      device.config_write(static_cast<uint16_t>(pci_reg::kBar0 + 4 * bar),
+                          std::as_bytes(std::span(&slot.power_on.bars[bar], 1)));
+    }
+    device.config_write(pci_reg::kInterruptLine, std::as_bytes(std::span(&slot.power_on.interrupt_line, 1)));
+    device.config_write(pci_reg::kCommand, std::as_bytes(std::span(&slot.power_on.command, 1)));
+    update_bar_mappings(slot);
   }
 }
 
@@ -265,7 +298,9 @@ void PciHostBridge::update_bar_mappings(Slot& slot) noexcept {
       current.reset();
     }
     if (!wanted) continue;
-    if ((wanted->io ? pio_ : mmio_).insert(wanted->address, regions[bar]->size, slot.windows[bar])) {
+    // Named as query-pci shows the function, for exit statistics.
+    std::string name = fmt::format("PCI 00:{:02x}.0 BAR{}", &slot - slots_.data(), bar);
+    if ((wanted->io ? pio_ : mmio_).insert(wanted->address, regions[bar]->size, slot.windows[bar], std::move(name))) {
       current = wanted;
     } else {
       log_guest("BAR overlaps another device; not mapped", wanted->address, regions[bar]->size);

@@ -17,10 +17,11 @@
 #include "keel/bus.h"
 #include "keel/bus_device.h"
 #include "keel/interrupts.h"
+#include "keel/resettable.h"
 
 namespace keel::devices {
 
-class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
+class PciHostBridge : public std::enable_shared_from_this<PciHostBridge>, public Resettable {
  public:
   static constexpr uint16_t kVendorId = 0x8086;  // Intel
   static constexpr uint16_t kDeviceId = 0x1237;  // 82441FX (i440FX) PMC
@@ -48,6 +49,11 @@ class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
   // the slot. Throws ConfigError when the bus or a window is full.
   uint8_t add_device(std::shared_ptr<PciDevice> device);
 
+  // Machine reset: CONFIG_ADDRESS to 0, then every function (the bridge's
+  // own included) gets PciDevice::reset() and the BAR addresses, Interrupt
+  // Line and Command decode bits add_device() gave it (keel has no firmware
+  // to program them again); the BAR windows on the buses follow.
+  void reset() noexcept override;
   // Configuration access to bus 0, used by both mechanisms. Absent slots and
   // functions other than 0 read all-ones and ignore writes.
   void config_read(uint8_t slot, uint8_t function, uint16_t offset, std::span<std::byte> data) noexcept;
@@ -78,12 +84,20 @@ class PciHostBridge : public std::enable_shared_from_this<PciHostBridge> {
     // What bars_changed() last told the device; nullopt until add_device()
     // finished (no reports about a half-added device).
     std::optional<PciBarRegions> reported;
+    // What add_device() left in the BARs, Command and Interrupt Line: a
+    // reset programs them again.
+    struct PowerOn {
+      std::array<uint32_t, kPciBarCount> bars{};
+      uint16_t command = 0;
+      uint8_t interrupt_line = 0;
+    } power_on;
   };
 
   PciHostBridge(Bus& pio, Bus& mmio, std::shared_ptr<BusDevice> reset_port, InterruptController* interrupts);
   void attach(uint8_t slot, std::shared_ptr<PciDevice> device);
   void assign_bars(uint8_t slot);
   void wire_intx(uint8_t slot);
+  void record_power_on(Slot& slot) noexcept;
   // Brings the buses in line with what the device's BARs and command
   // register say now, then reports a change with bars_changed(). Called
   // with lock_ held.

@@ -69,6 +69,7 @@ struct CmosRtc::State {
 
   IrqLine& irq;
   Timer* timer = nullptr;  // owned by CmosRtc; set once created
+  std::function<void()> on_alarm;  // set_alarm_listener
   // Registers and NVRAM. The clock bytes here are meaningful only while the
   // clock is frozen (SET or divider stopped); otherwise they are computed.
   std::array<uint8_t, kCmosSize> cmos{};
@@ -213,6 +214,7 @@ struct CmosRtc::State {
     if (pending && !asserted) {
       cmos[kRegC] |= kRegCIrqf;
       irq.set_level(true);
+      if ((cmos[kRegC] & cmos[kRegB] & kRegCAf) != 0 && on_alarm) on_alarm();
     } else if (!pending && asserted) {
       cmos[kRegC] &= static_cast<uint8_t>(~kRegCIrqf);
       irq.set_level(false);
@@ -374,6 +376,23 @@ CmosRtc::~CmosRtc() {
   // Destroy the timer first: after that its callback can't run, so the
   // state it touches may go.
   timer_.reset();
+}
+
+void CmosRtc::reset() noexcept {
+  std::lock_guard guard(lock_);
+  State& s = *state_;
+  const Instant now = sample(clock_);
+  // Events up to now happened before the reset: account them, then drop them.
+  s.account_events(now);
+  s.cmos[kRegB] &= static_cast<uint8_t>(~(kRegBPie | kRegBAie | kRegBUie | kRegBSqwe));
+  s.cmos[kRegC] &= static_cast<uint8_t>(~(kRegCIrqf | kRegCPf | kRegCAf | kRegCUf));
+  s.irq.set_level(false);
+  s.rearm(now);  // no source is enabled now: disarms
+}
+
+void CmosRtc::set_alarm_listener(std::function<void()> listener) {
+  std::lock_guard guard(lock_);
+  state_->on_alarm = std::move(listener);
 }
 
 void CmosRtc::set_memory_size(uint64_t low_ram_bytes, uint64_t high_ram_bytes) noexcept {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -12,10 +13,11 @@
 #include "keel/bus_device.h"
 #include "keel/clock.h"
 #include "keel/irq_line.h"
+#include "keel/resettable.h"
 
 namespace keel::devices {
 
-class CmosRtc final : public BusDevice {
+class CmosRtc final : public BusDevice, public Resettable {
  public:
   static constexpr uint16_t kBasePort = 0x70;
   static constexpr uint64_t kPortCount = 2;
@@ -32,6 +34,18 @@ class CmosRtc final : public BusDevice {
 
   void read(uint64_t offset, std::span<std::byte> data) noexcept override;
   void write(uint64_t offset, std::span<const std::byte> data) noexcept override;
+  // The chip's RESET pin (MC146818A datasheet): PIE, AIE, UIE and SQWE in
+  // register B and IRQF, PF, AF and UF in register C clear, IRQ 8 low. The
+  // time keeps running and the rest of register A/B, the alarm and the
+  // NVRAM are kept, as QEMU does on a machine reset.
+  void reset() noexcept override;
+
+  // Called when the alarm interrupt fires (AF with AIE raises IRQ 8): an
+  // ACPI S3 machine wakes on it (QEMU's RTC asks for a wake-up there). It
+  // runs with the RTC's lock held, on whichever thread noticed the alarm
+  // (the loop's timer or a guest access): it must not block or call back
+  // into the RTC. Start-up only, before the guest runs.
+  void set_alarm_listener(std::function<void()> listener);
 
  private:
   struct State;

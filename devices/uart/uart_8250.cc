@@ -21,6 +21,8 @@
 //    QEMU reports when its backend has no modem lines).
 #include "devices/uart/uart_8250.h"
 
+#include <memory>
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -353,6 +355,16 @@ Uart8250::Uart8250(std::shared_ptr<IrqLine> irq, std::shared_ptr<CharSink> outpu
 }
 
 Uart8250::~Uart8250() = default;
+
+void Uart8250::reset() noexcept {
+  std::lock_guard guard(lock_);
+  const uint64_t dropped = state_->dropped_input;
+  // In place, so a reset never allocates: a fresh State is the power-on one.
+  std::destroy_at(state_.get());
+  std::construct_at(state_.get(), *irq_);
+  state_->dropped_input = dropped;
+  irq_->set_level(false);
+}
 
 // The 16550 is a byte-wide ISA device: a wider access is split into byte
 // accesses at consecutive offsets, as the ISA bus does for an 8-bit device

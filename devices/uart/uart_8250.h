@@ -14,10 +14,11 @@
 #include "keel/bus_device.h"
 #include "keel/char_io.h"
 #include "keel/irq_line.h"
+#include "keel/resettable.h"
 
 namespace keel::devices {
 
-class Uart8250 final : public BusDevice, public CharReceiver {
+class Uart8250 final : public BusDevice, public CharReceiver, public Resettable {
  public:
   static constexpr uint16_t kCom1Port = 0x3f8;
   static constexpr uint64_t kPortCount = 8;
@@ -33,6 +34,10 @@ class Uart8250 final : public BusDevice, public CharReceiver {
   // (kHostInputLimit) and move into the 16-byte RX FIFO as the guest reads;
   // beyond the limit they are dropped and counted.
   void receive(std::span<const std::byte> bytes) noexcept override;
+  // Master reset (the MR pin): every register, both FIFOs and the host
+  // bytes not yet in the RX FIFO as at construction, IRQ low. The count of
+  // dropped host input is kept (it is keel's statistic, not the chip's).
+  void reset() noexcept override;
   static constexpr size_t kHostInputLimit = 4096;
 
   // Host input bytes dropped so far because the host-side buffer was full.

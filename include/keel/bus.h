@@ -9,6 +9,7 @@
 #include <string>
 
 #include "keel/bus_device.h"
+#include "keel/exit_stats.h"
 #include "keel/result.h"
 
 namespace keel {
@@ -18,8 +19,9 @@ class Bus {
   explicit Bus(std::string name);
 
   // Fails on zero length, base + length past 2^64, or overlap with a range
-  // already inserted.
-  [[nodiscard]] Result<void> insert(uint64_t base, uint64_t length, std::shared_ptr<BusDevice> device);
+  // already inserted. `name` labels the range in exit statistics.
+  [[nodiscard]] Result<void> insert(uint64_t base, uint64_t length, std::shared_ptr<BusDevice> device,
+                                    std::string name = {});
   // Removes the range that starts exactly at `base`.
   [[nodiscard]] Result<void> remove(uint64_t base);
 
@@ -27,8 +29,11 @@ class Bus {
   // access; reads then fill `data` with all-ones, writes are dropped, and the
   // miss is logged (rate-limited). Lookup is O(log n). The range table lock
   // is released before the device is called.
-  bool read(uint64_t address, std::span<std::byte> data) noexcept;
-  bool write(uint64_t address, std::span<const std::byte> data) noexcept;
+  // With `counters` (the calling vCPU's table for this bus, exit_stats.h),
+  // the access is counted in its range's row with the ticks the device
+  // handler took, or in the unclaimed row; no allocation, no shared write.
+  bool read(uint64_t address, std::span<std::byte> data, BusCounters* counters = nullptr) noexcept;
+  bool write(uint64_t address, std::span<const std::byte> data, BusCounters* counters = nullptr) noexcept;
 
   const std::string& name() const noexcept { return name_; }
 
@@ -36,12 +41,15 @@ class Bus {
   struct Range {
     uint64_t length;
     std::shared_ptr<BusDevice> device;
+    std::string name;
   };
   struct Hit {
     uint64_t offset;
     std::shared_ptr<BusDevice> device;
+    StatCounter* counter;  // null without counters
   };
-  Hit find(uint64_t address, uint64_t size) const noexcept;
+  // The counter row is claimed under the lock, while the range's name lives.
+  Hit find(uint64_t address, uint64_t size, BusCounters* counters) const noexcept;
   void log_miss(const char* kind, uint64_t address, uint64_t size) noexcept;
 
   std::string name_;

@@ -72,4 +72,20 @@ BootEntry load_image(GuestMemory& memory, std::span<const std::byte> kernel_imag
   return load_checked(memory, kernel_image, "kernel image", initrd, config);
 }
 
+ReloadableImage open_reloadable(const GuestMemory& memory, const BootConfig& config) {
+  const InputFile kernel_file(config.kernel, "kernel");
+  ReloadableImage image{.kernel = kernel_file.read_all(memory.total_size()), .label = kernel_file.label(),
+                        .initrd = open_initrd(config)};
+  return image;
+}
+
+ReloadableImage open_reloadable(std::span<const std::byte> kernel_image, const BootConfig& config) {
+  return ReloadableImage{.kernel = std::vector<std::byte>(kernel_image.begin(), kernel_image.end()),
+                         .label = "kernel image", .initrd = open_initrd(config)};
+}
+
+BootEntry load_reloadable(GuestMemory& memory, const ReloadableImage& image, const BootConfig& config) {
+  return load_checked(memory, image.kernel, image.label, image.initrd, config);
+}
+
 }  // namespace keel::boot

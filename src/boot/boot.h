@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "keel/guest_memory.h"
+#include "src/boot/image_file.h"
 
 namespace keel::boot {
 
@@ -34,6 +35,7 @@ struct BootEntry {
   uint64_t gdt_base = 0;
   uint16_t gdt_limit = 0;
   uint64_t cr3 = 0;  // long_mode_64 only
+  uint64_t facs_address = 0;  // where the firmware tables put the FACS (ACPI S3 wake); 0: none
   static constexpr uint16_t kCodeSelector = 0x10;
   static constexpr uint16_t kDataSelector = 0x18;
 };
@@ -57,5 +59,25 @@ BootEntry load(GuestMemory& memory, const BootConfig& config);
 // Same, for a kernel image already in memory (the embedded default guest).
 BootEntry load_image(GuestMemory& memory, std::span<const std::byte> kernel_image,
                      const BootConfig& config);
+
+// A boot image kept for the VM's lifetime so a machine reset can load it
+// again without opening files (the thread serving QMP may not, under
+// --seccomp / --chroot): the kernel bytes in memory (as QEMU keeps its
+// kernel and initrd blobs for reset) and the initrd open, read again with
+// pread.
+struct ReloadableImage {
+  std::vector<std::byte> kernel;
+  std::string label;  // how messages name the kernel ("kernel '/x'")
+  std::optional<InputFile> initrd;
+};
+
+// Reads `config.kernel` (at most the size of `memory`) and opens the
+// initrd. Throws ConfigError as load() does.
+ReloadableImage open_reloadable(const GuestMemory& memory, const BootConfig& config);
+// The same for the embedded default guest image.
+ReloadableImage open_reloadable(std::span<const std::byte> kernel_image, const BootConfig& config);
+// load() from a ReloadableImage: at start-up and on every machine reset.
+// Throws ConfigError as load() does.
+BootEntry load_reloadable(GuestMemory& memory, const ReloadableImage& image, const BootConfig& config);
 
 }  // namespace keel::boot

@@ -211,6 +211,7 @@ BootEntry load_bzimage(GuestMemory& memory, const ImageView& image, const LoadRe
   write_boot_cpu_state(memory, entry);
   entry.rip = kernel.load_address + abi::kEntry64Offset;
   entry.rsi = layout::kBootParamsAddress;
+  entry.facs_address = tables.facs_address;
   return entry;
 }
 

@@ -174,7 +174,7 @@ BootEntry load_multiboot(GuestMemory& memory, const ImageView& image, const Mult
   const LoadedKernel kernel = (header.flags & abi::kFlagAddressFields) != 0
                                   ? load_with_address_fields(memory, image, header)
                                   : load_elf32(memory, image, *elf);
-  firmware::write_firmware_tables(memory, request.cpu_count);
+  const auto tables = firmware::write_firmware_tables(memory, request.cpu_count);
   write_cmdline(memory, image, request.cmdline, layout::kCmdlineAreaSize - 1);
 
   abi::Info info{};
@@ -209,6 +209,7 @@ BootEntry load_multiboot(GuestMemory& memory, const ImageView& image, const Mult
   entry.rip = kernel.entry;
   entry.rax = abi::kBootloaderMagic;
   entry.rbx = layout::kInfoAddress;
+  entry.facs_address = tables.facs_address;
   return entry;
 }
 

@@ -51,6 +51,7 @@ BootEntry load_pvh(GuestMemory& memory, const ImageView& image, const ElfImage& 
   write_boot_cpu_state(memory, entry);
   entry.rip = entry_point;
   entry.rbx = layout::kInfoAddress;
+  entry.facs_address = tables.facs_address;
   return entry;
 }
 

@@ -38,7 +38,7 @@ constexpr bool is_valid_access_size(uint64_t size) noexcept {
 
 Bus::Bus(std::string name) : name_(std::move(name)) {}
 
-Result<void> Bus::insert(uint64_t base, uint64_t length, std::shared_ptr<BusDevice> device) {
+Result<void> Bus::insert(uint64_t base, uint64_t length, std::shared_ptr<BusDevice> device, std::string name) {
   if (length == 0) return fail(Errc::invalid_argument, "bus range has zero length");
   if (!device) return fail(Errc::invalid_argument, "bus range has no device");
   // `last` is inclusive so a range may end exactly at 2^64.
@@ -60,7 +60,8 @@ Result<void> Bus::insert(uint64_t base, uint64_t length, std::shared_ptr<BusDevi
       return fail(Errc::overlap, "bus range overlaps an existing range");
     }
   }
-  ranges_.emplace_hint(next, base, Range{length, std::move(device)});
+  if (name.empty()) name = "unnamed";
+  ranges_.emplace_hint(next, base, Range{length, std::move(device), std::move(name)});
   return {};
 }
 
@@ -76,7 +77,7 @@ Result<void> Bus::remove(uint64_t base) {
   return {};
 }
 
-Bus::Hit Bus::find(uint64_t address, uint64_t size) const noexcept {
+Bus::Hit Bus::find(uint64_t address, uint64_t size, BusCounters* counters) const noexcept {
   if (!is_valid_access_size(size)) return {};
   std::shared_lock guard(lock_);
   auto it = ranges_.upper_bound(address);
@@ -87,27 +88,43 @@ Bus::Hit Bus::find(uint64_t address, uint64_t size) const noexcept {
   // The whole access must lie inside the range: offset < length and
   // offset + size <= length, written so nothing can wrap.
   if (offset >= length || size > length - offset) return {};
-  return {offset, it->second.device};
+  StatCounter* counter =
+      counters ? &counters->row(it->first, it->second.device.get(), length, it->second.name) : nullptr;
+  return {offset, it->second.device, counter};
 }
 
-bool Bus::read(uint64_t address, std::span<std::byte> data) noexcept {
-  Hit hit = find(address, data.size());
+bool Bus::read(uint64_t address, std::span<std::byte> data, BusCounters* counters) noexcept {
+  Hit hit = find(address, data.size(), counters);
   if (!hit.device) {
     if (!data.empty()) std::memset(data.data(), 0xff, data.size());
+    if (counters) counters->unclaimed().add(0);
     log_miss("read", address, data.size());
     return false;
   }
+  if (!hit.counter) {
+    hit.device->read(hit.offset, data);
+    return true;
+  }
+  const uint64_t start = stats_ticks();
   hit.device->read(hit.offset, data);
+  hit.counter->add(stats_ticks() - start);
   return true;
 }
 
-bool Bus::write(uint64_t address, std::span<const std::byte> data) noexcept {
-  Hit hit = find(address, data.size());
+bool Bus::write(uint64_t address, std::span<const std::byte> data, BusCounters* counters) noexcept {
+  Hit hit = find(address, data.size(), counters);
   if (!hit.device) {
+    if (counters) counters->unclaimed().add(0);
     log_miss("write", address, data.size());
     return false;
   }
+  if (!hit.counter) {
+    hit.device->write(hit.offset, data);
+    return true;
+  }
+  const uint64_t start = stats_ticks();
   hit.device->write(hit.offset, data);
+  hit.counter->add(stats_ticks() - start);
   return true;
 }
 

@@ -60,6 +60,7 @@ struct RunArguments {
   std::string qmp;
   int qmp_fd = -1;
   std::string name;
+  bool stats_on_exit = false;
 };
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
@@ -192,6 +193,7 @@ vmm::MachineConfig build_config(const RunArguments& args, CLI::App& run, const C
     config.qmp.connected_fd = args.qmp_fd;
   });
   config.name = args.name;
+  config.stats_on_exit = args.stats_on_exit;
   return config;
 }
 
@@ -352,12 +354,16 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   run->add_option("--qmp-fd", args.qmp_fd, "Serve QMP on this already connected socket, inherited from the parent")
       ->type_name("N");
   run->add_option("--name", args.name, "The VM's name, as QMP query-name reports it")->type_name("NAME");
+  run->add_flag("--stats-on-exit", args.stats_on_exit,
+                "When the VM stops, print its exit statistics (exits and device time per port/MMIO range) to stderr");
   run->add_option("--console-log", args.console_log,
                   "Write the serial output, timestamped, to this file; at most max-size=SIZE (default 1G)")
       ->type_name("FILE[,max-size=SIZE]");
 
   ctl::CtlOptions ctl_options;  // `keel ctl` (src/ctl): parsed here, run by main
   CLI::App* ctl = ctl::add_ctl_subcommand(app, ctl_options);
+  import_xml::ImportOptions import_options;  // `keel import-xml` (src/import_xml): parsed here, run by main
+  CLI::App* import_xml_command = import_xml::add_import_xml_subcommand(app, import_options);
 
   ParseOutcome outcome;
   // CLI11 would call both of these "A subcommand is required".
@@ -367,8 +373,9 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     outcome.exit_status = kExitError;
     return outcome;
   }
-  if (const std::string_view first = argv[1]; !first.starts_with('-') && first != "run" && first != "ctl") {
-    outcome.error = fmt::format("unknown command '{}' (expected run or ctl)", first);
+  if (const std::string_view first = argv[1];
+      !first.starts_with('-') && first != "run" && first != "ctl" && first != "import-xml") {
+    outcome.error = fmt::format("unknown command '{}' (expected run, ctl or import-xml)", first);
     outcome.exit_status = kExitError;
     return outcome;
   }
@@ -394,6 +401,10 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
 
   if (ctl->parsed()) {
     outcome.ctl = ctl_options;
+    return outcome;
+  }
+  if (import_xml_command->parsed()) {
+    outcome.import_xml = import_options;
     return outcome;
   }
   try {

@@ -12,6 +12,7 @@
 #include <spdlog/common.h>
 
 #include "src/ctl/ctl_command.h"
+#include "src/import_xml/import_command.h"
 #include "src/vmm/machine_config.h"
 
 namespace keel::cli {
@@ -31,6 +32,7 @@ struct ParseOutcome {
   // `error` (one line, main adds "keel: ") on stderr, and exit `exit_status`.
   std::optional<vmm::MachineConfig> config;
   std::optional<ctl::CtlOptions> ctl;  // set: main runs `keel ctl` (ctl::run_ctl) instead
+  std::optional<import_xml::ImportOptions> import_xml;  // set: main runs `keel import-xml` instead
   LogOptions log;
   int exit_status = kExitSuccess;
   std::string output;  // --help, --version

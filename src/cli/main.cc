@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
 
   const keel::cli::ParseOutcome outcome = keel::cli::parse_command_line(argc, argv);
   if (outcome.ctl) return keel::ctl::run_ctl(*outcome.ctl, stdout, stderr);
+  if (outcome.import_xml) return keel::import_xml::run_import_xml(*outcome.import_xml, stdout, stderr);
   if (!outcome.config) {
     std::fputs(outcome.output.c_str(), stdout);
     std::fputs(outcome.usage.c_str(), stderr);

@@ -1,6 +1,7 @@
 #include "src/ctl/ctl_command.h"
 
 #include <exception>
+#include <stdexcept>
 #include <optional>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include "src/ctl/key_combos.h"
 #include "src/ctl/qmp_client.h"
 #include "src/harness/duration.h"
+#include "src/stats/stats_report.h"
 
 namespace keel::ctl {
 namespace {
@@ -46,10 +48,19 @@ std::string one_line(std::string text) {
   return text;
 }
 
-// Plain output: status prints the state word; the actions print nothing
-// (the exit status tells); anything else prints what came back.
+// Plain output: status prints the state word; stats the sorted table
+// (src/stats); the actions print nothing (the exit status tells);
+// anything else prints what came back.
 void print_plain(const CommandSpec& spec, const Json& value, std::FILE* out) {
-  if (std::string_view(spec.name) == "status" && value.is_object() && value.contains("status") &&
+  if (std::string_view(spec.name) == "stats") {
+    StatsSnapshot snapshot;
+    try {
+      snapshot = stats::from_json(value);
+    } catch (const std::invalid_argument& e) {
+      throw CtlFailure(kExitVmError, e.what());  // not keel's x-keel-stats shape
+    }
+    fmt::print(out, "{}", stats::format_table(snapshot));
+  } else if (std::string_view(spec.name) == "status" && value.is_object() && value.contains("status") &&
       value["status"].is_string()) {
     fmt::print(out, "{}\n", value["status"].get<std::string>());
   } else if (value.is_string()) {

@@ -162,7 +162,12 @@ Bytes build_dsdt(uint32_t cpu_count) {
   // PM1_CNT.SLP_TYP with SLP_EN, and the PM device powers off on exactly
   // this value. (No PM1b block, so SLP_TYPb is unused; it repeats SLP_TYPa
   // as QEMU's does.)
+  // \_S3 (suspend to RAM) likewise, before \_S5 as in QEMU's DSDT: the
+  // value the PM device suspends on ({1, 1, 0, 0} on QEMU's pc too).
+  using devices::acpi_pm::kS3SleepType;
   using devices::acpi_pm::kS5SleepType;
+  table.append(aml::name(
+      "_S3", aml::package({aml::integer(kS3SleepType), aml::integer(kS3SleepType), aml::integer(0), aml::integer(0)})));
   table.append(aml::name(
       "_S5", aml::package({aml::integer(kS5SleepType), aml::integer(kS5SleepType), aml::integer(0), aml::integer(0)})));
   std::vector<Bytes> system_bus;
@@ -177,8 +182,11 @@ Bytes build_dsdt(uint32_t cpu_count) {
 Bytes build_facs() {
   // 5.2.10: no checksum, 64 bytes, 64-byte aligned. Required on a platform
   // that is not hardware-reduced: OSPM finds the global lock and the waking
-  // vector here. The global lock starts free; keel never sleeps, so the
-  // waking vectors stay 0 and no S4BIOS/64-bit wake flags are set.
+  // vector here. It lies in guest RAM (the E820-reserved BIOS area), so the
+  // guest writes its S3 waking vector into it before sleeping and the
+  // machine reads it on wake. Both vectors start 0 (= none) and the global
+  // lock free. Flags: no S4BIOS_F, and no 64BIT_WAKE_SUPPORTED_F, because
+  // keel resumes in real mode only (CS:IP = vector >> 4 : vector & 0xF).
   ByteWriter out;
   out.fixed_text("FACS", 4);
   out.u32(static_cast<uint32_t>(kFacsSize));

@@ -88,7 +88,7 @@ FirmwareTables write_firmware_tables(GuestMemory& memory, uint32_t cpu_count) {
   if (!memory.write(Gpa{kAreaStart}, std::as_bytes(std::span(image)))) {
     throw ConfigError("firmware tables: cannot write the BIOS area of guest memory");
   }
-  return FirmwareTables{rsdp_address, mp_floating};
+  return FirmwareTables{rsdp_address, mp_floating, facs};
 }
 
 }  // namespace keel::firmware

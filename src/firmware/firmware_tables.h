@@ -31,6 +31,7 @@ std::vector<E820Entry> build_e820_map(const GuestMemory& memory);
 struct FirmwareTables {
   uint64_t rsdp_address;      // for boot_params.acpi_rsdp_addr
   uint64_t mp_floating_address;
+  uint64_t facs_address;      // the FACS (S3 waking vector), for the machine's wake path
 };
 
 // Writes the ACPI tables and MP table for `cpu_count` CPUs (APIC IDs 0..n-1),

@@ -24,4 +24,9 @@ std::span<const IoctlNumber> vcpu_run_ioctls() noexcept;
 // KVM_SET_GSI_ROUTING (MSI routes committed on trigger).
 std::span<const IoctlNumber> device_ioctls() noexcept;
 
+// What a machine reset (QMP system_reset) issues on the VM and vCPU fds
+// while every vCPU is parked: the SET ioctls of the power-on state, the
+// boot registers and LAPIC, the MP state.
+std::span<const IoctlNumber> machine_reset_ioctls() noexcept;
+
 }  // namespace keel::kvm

@@ -31,6 +31,8 @@ class Vcpu {
   Vcpu& operator=(const Vcpu&) = delete;
 
   uint32_t id() const noexcept { return id_; }
+  // The vCPU fd, for the kvm layer's own helpers (power_on_state.h).
+  int fd() const noexcept { return fd_.get(); }
 
   // KVM_SET_CPUID2.
   void set_cpuid(std::span<const CpuidEntry> entries);

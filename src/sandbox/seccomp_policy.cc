@@ -164,6 +164,11 @@ SeccompPolicy seccomp_policy(ThreadKind kind, const PolicyFeatures& features) {
       // its client (no address), shutdown() one that does not read them.
       list.allow_if(SYS_sendto, ArgMatch{.index = 4, .mask = ~uint64_t{0}, .value = 0});
       list.allow({SYS_shutdown});
+      // QMP system_reset runs here with every vCPU parked: the KVM power-on
+      // state, a virtio-blk reset cancelling in-flight disk I/O, and the
+      // initrd read again from its fd, opened at start-up.
+      list.ioctls(kvm::machine_reset_ioctls());
+      list.allow({SYS_io_uring_enter, SYS_pread64});
       break;
     case ThreadKind::helper:
       // Key injection: sleeps and raises the keyboard's interrupt.

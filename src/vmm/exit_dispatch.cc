@@ -11,24 +11,24 @@ namespace keel::vmm {
 
 namespace {
 
-void dispatch_io(const kvm::exit::Io& io, Bus& pio) noexcept {
+void dispatch_io(const kvm::exit::Io& io, Bus& pio, BusCounters* counters) noexcept {
   // rep ins/outs: `count` accesses of `size` bytes to the same port, data
   // laid out one element after another.
   for (uint32_t i = 0; i < io.count; ++i) {
     auto element = io.data.subspan(size_t{i} * io.size, io.size);
     if (io.is_write) {
-      (void)pio.write(io.port, element);
+      (void)pio.write(io.port, element, counters);
     } else {
-      (void)pio.read(io.port, element);
+      (void)pio.read(io.port, element, counters);
     }
   }
 }
 
-void dispatch_mmio(const kvm::exit::Mmio& mmio, Bus& bus) noexcept {
+void dispatch_mmio(const kvm::exit::Mmio& mmio, Bus& bus, BusCounters* counters) noexcept {
   if (mmio.is_write) {
-    (void)bus.write(mmio.address, mmio.data);
+    (void)bus.write(mmio.address, mmio.data, counters);
   } else {
-    (void)bus.read(mmio.address, mmio.data);
+    (void)bus.read(mmio.address, mmio.data, counters);
   }
 }
 
@@ -47,16 +47,32 @@ StopDecision failure(std::string message, bool dump, std::optional<kvm::PvmFailu
   return decision;
 }
 
-std::optional<StopDecision> decide(const kvm::VcpuExit& exit, Bus& pio, Bus& mmio) {
+template <class T>
+constexpr ExitKind kind_of() noexcept {
+  namespace ex = kvm::exit;
+  if constexpr (std::is_same_v<T, ex::Io>) return ExitKind::io;
+  else if constexpr (std::is_same_v<T, ex::Mmio>) return ExitKind::mmio;
+  else if constexpr (std::is_same_v<T, ex::Hlt>) return ExitKind::hlt;
+  else if constexpr (std::is_same_v<T, ex::Interrupted>) return ExitKind::interrupted;
+  else if constexpr (std::is_same_v<T, ex::Shutdown>) return ExitKind::shutdown;
+  else if constexpr (std::is_same_v<T, ex::SystemEvent>) return ExitKind::system_event;
+  else if constexpr (std::is_same_v<T, ex::InternalError>) return ExitKind::internal_error;
+  else if constexpr (std::is_same_v<T, ex::FailEntry>) return ExitKind::fail_entry;
+  else if constexpr (std::is_same_v<T, ex::RunFailed>) return ExitKind::run_failed;
+  else return ExitKind::unknown;
+}
+
+std::optional<StopDecision> decide(const kvm::VcpuExit& exit, Bus& pio, Bus& mmio, VcpuExitStats* stats) {
   namespace ex = kvm::exit;
   return std::visit(
       [&](const auto& e) -> std::optional<StopDecision> {
         using T = std::decay_t<decltype(e)>;
+        if (stats) stats->count(kind_of<T>());
         if constexpr (std::is_same_v<T, ex::Io>) {
-          dispatch_io(e, pio);
+          dispatch_io(e, pio, stats ? &stats->pio : nullptr);
           return std::nullopt;
         } else if constexpr (std::is_same_v<T, ex::Mmio>) {
-          dispatch_mmio(e, mmio);
+          dispatch_mmio(e, mmio, stats ? &stats->mmio : nullptr);
           return std::nullopt;
         } else if constexpr (std::is_same_v<T, ex::Hlt> || std::is_same_v<T, ex::Interrupted>) {
           // HLT only exits without an in-kernel irqchip; Interrupted is a
@@ -101,9 +117,10 @@ std::optional<StopDecision> decide(const kvm::VcpuExit& exit, Bus& pio, Bus& mmi
 
 }  // namespace
 
-std::optional<StopDecision> handle_exit(const kvm::VcpuExit& exit, Bus& pio, Bus& mmio) noexcept {
+std::optional<StopDecision> handle_exit(const kvm::VcpuExit& exit, Bus& pio, Bus& mmio,
+                                        VcpuExitStats* stats) noexcept {
   try {
-    return decide(exit, pio, mmio);
+    return decide(exit, pio, mmio, stats);
   } catch (...) {
     // Only formatting a stop message can throw (out of memory): still stop.
     StopDecision decision{StopReason::error, kExitVmFailed, {}};

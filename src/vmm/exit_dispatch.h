@@ -26,7 +26,10 @@ struct StopDecision {
 };
 
 // nullopt: run the vCPU again. Never throws; guest-driven exits cost no
-// allocation (only a stop decision allocates its message).
-[[nodiscard]] std::optional<StopDecision> handle_exit(const kvm::VcpuExit& exit, Bus& pio, Bus& mmio) noexcept;
+// allocation (only a stop decision allocates its message). With `stats`
+// (the calling vCPU's own block), the exit's kind is counted and each bus
+// access lands in its range's row (include/keel/exit_stats.h).
+[[nodiscard]] std::optional<StopDecision> handle_exit(const kvm::VcpuExit& exit, Bus& pio, Bus& mmio,
+                                                      VcpuExitStats* stats = nullptr) noexcept;
 
 }  // namespace keel::vmm

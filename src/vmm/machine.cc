@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/console/console.h"
+#include "src/stats/stats_report.h"
 #include "src/sandbox/privileges.h"
 #include "src/sandbox/rlimits.h"
 #include "src/vmm/boot_test_wiring.h"
@@ -81,6 +82,17 @@ void tear_down(Machine& m, std::vector<std::thread>& threads) {
   m.loop->stop();
   m.console_loop->stop();
   m.console->restore();
+}
+
+// --stats-on-exit, once the vCPUs are joined (so the counts are final).
+void print_exit_stats(const Machine& m) noexcept {
+  if (!m.exit_stats) return;
+  try {
+    const std::string table = stats::format_table(m.exit_stats->snapshot());
+    std::fprintf(stderr, "keel: exit statistics\n%s", table.c_str());
+  } catch (const std::exception& error) {
+    spdlog::warn("exit statistics not printed: {}", error.what());
+  }
 }
 
 // The stderr line and keel's exit status for how the VM ended.
@@ -160,7 +172,8 @@ int run_machine(const MachineConfig& config, const RunHooks& hooks) {
   if (hooks.before_start) hooks.before_start(m);
   drop_privileges(config);
 
-  VcpuRunContext context{.pio = *m.pio_bus, .mmio = *m.mmio_bus, .control = m.control, .pvm_host = m.pvm_host};
+  VcpuRunContext context{.pio = *m.pio_bus, .mmio = *m.mmio_bus, .control = m.control, .pvm_host = m.pvm_host,
+                         .stats = m.exit_stats.get()};
   // Each thread installs its own seccomp filter as it starts (a failure
   // fails the start); the main thread's comes last, once all run.
   m.loop->set_thread_start_hook(seccomp_start_hook(sandbox::ThreadKind::io_loop, config));
@@ -203,6 +216,7 @@ int run_machine(const MachineConfig& config, const RunHooks& hooks) {
     tear_down(m, threads);
   }
   m.control.mark_stopped();
+  if (config.stats_on_exit) print_exit_stats(m);
   return report_end(stop, boot_test.get());
 }
 

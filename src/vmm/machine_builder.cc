@@ -24,7 +24,10 @@
 #include "src/vmm/default_guest/default_guest.h"
 #include "src/vmm/qmp_commands.h"
 #include "src/vmm/qmp_input_commands.h"
+#include "src/vmm/acpi_s3.h"
+#include "src/vmm/machine_reset.h"
 #include "src/vmm/qmp_power_commands.h"
+#include "src/vmm/qmp_reset_command.h"
 #include "src/vmm/qmp_wiring.h"
 #include "src/vmm/vcpu_runner.h"
 #include "virtio/blk/virtio_blk.h"
@@ -58,7 +61,7 @@ void validate(const MachineConfig& config) {
 
 void insert_or_throw(Bus& bus, uint64_t base, uint64_t length, std::shared_ptr<BusDevice> device,
                      const char* what) {
-  if (!bus.insert(base, length, std::move(device))) {
+  if (!bus.insert(base, length, std::move(device), what)) {
     throw ConfigError(fmt::format("{} at {} {:#x} (length {}) overlaps another device", what, bus.name(), base,
                                   length));
   }
@@ -75,6 +78,9 @@ void create_vm(Machine& m, const MachineConfig& config) {
   if (m.pvm_host) spdlog::info("host KVM is PVM: guest code runs through KVM's instruction emulator");
   m.vm = m.kvm->create_vm();
   m.vm->setup_pc_platform();
+  // The irqchip and PIT as KVM made them: what a machine reset restores.
+  m.reset = std::make_unique<MachineResetState>();
+  m.reset->platform = kvm::PlatformPowerOnState::capture(*m.vm);
   m.vm->add_memory(*m.memory);
 }
 
@@ -135,16 +141,24 @@ void add_devices(Machine& m, const MachineConfig& config) {
   auto uart = std::make_shared<devices::Uart8250>(vm.irq_line(devices::Uart8250::kCom1Irq), m.console);
   insert_or_throw(pio, devices::Uart8250::kCom1Port, devices::Uart8250::kPortCount, uart, "COM1 UART");
   m.console->set_receiver(uart);
+  m.reset->devices.add("COM1 UART", uart.get());
 
   m.i8042 = std::make_unique<devices::I8042>(vm.irq_line(devices::I8042::kKeyboardIrq),
                                              vm.irq_line(devices::I8042::kMouseIrq), m.control);
   insert_or_throw(pio, devices::I8042::kDataPort, 1, m.i8042->data_port(), "i8042 data port");
   insert_or_throw(pio, devices::I8042::kCommandPort, 1, m.i8042->command_port(), "i8042 command port");
+  m.reset->devices.add("i8042", m.i8042.get());
 
   auto rtc = std::make_shared<devices::CmosRtc>(vm.irq_line(devices::CmosRtc::kIrq), system_clock(), *m.loop);
   auto [low_ram, high_ram] = low_and_high_ram(*m.memory);
   rtc->set_memory_size(low_ram, high_ram);
   insert_or_throw(pio, devices::CmosRtc::kBasePort, devices::CmosRtc::kPortCount, rtc, "CMOS RTC");
+  m.reset->devices.add("CMOS RTC", rtc.get());
+  // The alarm wakes a guest in S3 (acpi_s3.h); m.sleep is looked up when it
+  // fires (it is made after the devices) and asked without blocking.
+  rtc->set_alarm_listener([machine = &m] {
+    if (machine->sleep) machine->sleep->request_wake(devices::AcpiPm::WakeSource::rtc_alarm);
+  });
 
   insert_or_throw(pio, config.debug_exit_port, devices::DebugExit::kPortCount,
                   std::make_shared<devices::DebugExit>(m.control), "debug-exit port");
@@ -160,30 +174,39 @@ void add_devices(Machine& m, const MachineConfig& config) {
   m.acpi_pm = std::make_shared<devices::AcpiPm>(vm.irq_line(devices::AcpiPm::kSciIrq), m.control, system_clock(),
                                                 *m.loop);
   insert_or_throw(pio, devices::AcpiPm::kBasePort, devices::AcpiPm::kPortCount, m.acpi_pm, "ACPI PM registers");
+  m.reset->devices.add("ACPI PM", m.acpi_pm.get());
   add_disks(m, config, *pci);
   add_nics(m, config, *pci);
+  // Last: the bridge resets every PCI function and maps its BARs again.
+  m.reset->devices.add("PCI", pci.get());
 }
 
+// The image stays in m.reset, so a machine reset loads it again the same way.
 boot::BootEntry load_guest(Machine& m, const MachineConfig& config) {
   boot::BootConfig boot_config{.kernel = {}, .initrd = config.initrd, .cmdline = config.cmdline,
                                .cpu_count = config.cpus};
   if (config.kernel && !config.kernel->empty()) {
     boot_config.kernel = *config.kernel;
-    return boot::load(*m.memory, boot_config);
+    m.reset->image.emplace(boot::open_reloadable(*m.memory, boot_config));
+  } else {
+    if (boot_config.cmdline.empty()) boot_config.cmdline = kDefaultGuestCmdline;
+    m.reset->image.emplace(boot::open_reloadable(default_guest_image(), boot_config));
   }
-  if (boot_config.cmdline.empty()) boot_config.cmdline = kDefaultGuestCmdline;
-  return boot::load_image(*m.memory, default_guest_image(), boot_config);
+  m.reset->boot_config = boot_config;
+  return boot::load_reloadable(*m.memory, *m.reset->image, boot_config);
 }
 
 void create_vcpus(Machine& m, const MachineConfig& config) {
   std::vector<kvm::CpuidEntry> supported = m.kvm->supported_cpuid();
   std::vector<kvm::MsrValue> msrs = kvm::boot_msrs(kvm::amd_tsc_freq_sel_expected(supported));
+  m.reset->boot_msrs = msrs;
   for (uint32_t id = 0; id < config.cpus; ++id) {
     std::unique_ptr<kvm::Vcpu> vcpu = m.vm->create_vcpu(id);
     std::vector<kvm::CpuidEntry> cpuid =
         kvm::patch_cpuid(supported, kvm::CpuTopology{.apic_id = id, .cpu_count = config.cpus});
     kvm::hide_cpu_features(cpuid, config.hidden_cpuid);  // --cpu-features
     vcpu->set_cpuid(cpuid);
+    m.reset->vcpus.push_back(kvm::VcpuPowerOnState::capture(*vcpu));  // before the boot configuration
     std::vector<std::string> refused = vcpu->set_msrs(msrs);
     if (id == 0) {
       for (const std::string& name : refused) spdlog::debug("kvm: host refused boot MSR {}", name);
@@ -242,10 +265,13 @@ std::unique_ptr<Machine> build_machine(const MachineConfig& config) {
   m->mmio_bus = std::make_unique<Bus>("mmio");
   add_devices(*m, config);
   setup_power_button(*m);  // system_powerdown and SIGPWR press the AcpiPm's button
+  setup_system_reset(*m);  // QMP system_reset (machine_reset.h)
+  setup_acpi_s3(*m);       // S3 suspend/wake, QMP system_wakeup (acpi_s3.h)
   setup_key_injection(*m, config);
 
   m->boot_entry = load_guest(*m, config);
   create_vcpus(*m, config);
+  m->exit_stats = std::make_unique<ExitStats>(config.cpus);  // before any vCPU runs: the exit path never allocates
   return m;
 }
 

@@ -77,6 +77,9 @@ struct MachineConfig {
   QmpSpec qmp;
   // --name: what QMP query-name reports (empty: no name, as QEMU without -name).
   std::string name;
+  // --stats-on-exit: print the exit statistics table to stderr once the
+  // vCPUs are joined.
+  bool stats_on_exit = false;
 };
 
 }  // namespace keel::vmm

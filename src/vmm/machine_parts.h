@@ -12,6 +12,7 @@
 
 #include "keel/bus.h"
 #include "keel/doorbell.h"
+#include "keel/exit_stats.h"
 #include "keel/interrupts.h"
 #include "keel/guest_memory.h"
 #include "src/boot/boot.h"
@@ -38,6 +39,8 @@ class QmpServer;
 namespace keel::vmm {
 
 class PowerButton;
+class SleepControl;
+struct MachineResetState;
 class InputCommands;
 class VmCommands;
 
@@ -73,12 +76,23 @@ struct Machine {
   std::unique_ptr<LineMatcher> key_trigger;   // null: inject right after boot
   std::unique_ptr<KeyInjector> key_injector;  // null: no key injection
   boot::BootEntry boot_entry{};
+  // Exit statistics, one block per vCPU (x-keel-stats, --stats-on-exit);
+  // made with the vCPUs, always on (include/keel/exit_stats.h).
+  std::unique_ptr<ExitStats> exit_stats;
   // gettid() of each vCPU thread once it runs (0 before), for QMP's
   // query-cpus-fast; sized by setup_qmp (qmp_wiring.h).
   std::vector<std::atomic<int>> vcpu_thread_ids;
   // QMP's system_powerdown and SIGPWR (qmp_power_commands.h); before the
   // QMP members, whose registry holds its handler.
   std::unique_ptr<PowerButton> power_button;
+  // An in-process reset (machine_reset.h): the devices to reset, the KVM
+  // power-on state, the boot image; QMP's system_reset. Before the QMP
+  // members, whose registry holds its handler.
+  std::unique_ptr<MachineResetState> reset;
+  // ACPI S3 (acpi_s3.h): suspend and wake, QMP's system_wakeup; its timer
+  // is on console_loop. Before the QMP members, whose registry holds its
+  // handler.
+  std::unique_ptr<SleepControl> sleep;
   // QMP (--qmp / --qmp-fd): the VM commands, their registry and the server
   // on console_loop. Last, so destroyed first: the server before the loop it
   // is registered on, the registry and commands after the server.

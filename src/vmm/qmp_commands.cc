@@ -29,6 +29,7 @@ std::string_view qmp_status_name(RunState state) noexcept {
     case RunState::created: return "prelaunch";
     case RunState::running: return "running";
     case RunState::paused: return "paused";
+    case RunState::suspended: return "suspended";  // ACPI S3, as QEMU
     case RunState::stopping:
     case RunState::stopped: return "shutdown";
   }

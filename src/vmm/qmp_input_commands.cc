@@ -230,7 +230,10 @@ CommandResult InputCommands::input_send_event(const Json& arguments) {
     return std::unexpected(QmpError{qmp::ErrorClass::device_not_found,
                                     fmt::format("Device '{}' not found", device->get<std::string>())});
   }
-  if (run_state_() != RunState::running) return qmp::generic_error("VM not running");
+  // Suspended (S3) too: QEMU delivers input then, and a key wakes the guest.
+  if (const RunState state = run_state_(); state != RunState::running && state != RunState::suspended) {
+    return qmp::generic_error("VM not running");
+  }
   for (const InputEvent& event : events) {
     // As QEMU without a tablet: checked for every event before any is sent.
     if (event.kind == InputEvent::Kind::absolute) return qmp::generic_error("Input handler not found for event type abs");
@@ -282,6 +285,13 @@ void InputCommands::inject_key(const std::string& key, bool down) noexcept {
   devices::I8042* i8042 = keyboard_();
   if (i8042 == nullptr) return;  // before the devices exist: nothing to type into
   (void)i8042->inject_key(key, down);  // names were checked when the command was parsed
+  if (key_hook_) {
+    try {
+      key_hook_();
+    } catch (...) {
+      // A hook does not throw (acpi_s3's is noexcept); the key is in anyway.
+    }
+  }
 }
 
 // Runs on the loop thread: from send_key and from the timer.

@@ -54,6 +54,11 @@ class InputCommands {
 
   size_t pending_steps() const noexcept { return pending_.size(); }
 
+  // Called after each key event reaches the keyboard (ACPI S3: a key press
+  // wakes a suspended machine, as QEMU's PS/2 keyboard asks for a wake-up).
+  // Start-up only; must not block.
+  void set_key_hook(std::function<void()> hook) { key_hook_ = std::move(hook); }
+
  private:
   struct Step {
     std::chrono::nanoseconds due;
@@ -71,6 +76,7 @@ class InputCommands {
   const Clock& clock_;
   std::deque<Step> pending_;  // in due order
   std::unique_ptr<Timer> timer_;
+  std::function<void()> key_hook_;
   uint8_t buttons_ = 0;  // the PS/2 mouse's button state as input-send-event left it
 };
 

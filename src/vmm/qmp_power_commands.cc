@@ -4,6 +4,7 @@
 
 #include "devices/acpi/acpi_pm.h"
 #include "src/qmp/server.h"
+#include "src/vmm/acpi_s3.h"
 #include "src/vmm/machine_parts.h"
 
 namespace keel::vmm {
@@ -39,9 +40,17 @@ void setup_power_button(Machine& m) {
   PowerButton::Press press;
   if (m.acpi_pm) {
     std::shared_ptr<devices::AcpiPm> pm = m.acpi_pm;
-    press = [pm] { return pm->press_power_button(); };
   }
   Machine* machine = &m;
+  if (m.acpi_pm) {
+    std::shared_ptr<devices::AcpiPm> pm = m.acpi_pm;
+    press = [pm, machine] {
+      const bool enabled = pm->press_power_button();
+      // A sleeping guest (S3) wakes on the button, whatever PWRBTN_EN.
+      if (machine->sleep) machine->sleep->request_wake(devices::AcpiPm::WakeSource::power_button);
+      return enabled;
+    };
+  }
   auto emit = [machine](std::string_view name, const qmp::Json& data) {
     if (machine->qmp_server) machine->qmp_server->emit_event(name, data);
   };

@@ -14,6 +14,7 @@
 #include "src/vmm/qmp_commands.h"
 #include "src/vmm/qmp_input_commands.h"
 #include "src/vmm/qmp_query_commands.h"
+#include "src/vmm/qmp_stats_command.h"
 
 namespace keel::vmm {
 
@@ -43,6 +44,7 @@ void setup_qmp(Machine& m, const MachineConfig& config) {
                                                 *m.console_loop, system_clock());
   m.qmp_input->register_commands(*m.qmp_registry);
   register_query_commands(*m.qmp_registry, describe_disks(config.disks), [machine] { return machine->pci.get(); });
+  register_stats_command(*m.qmp_registry, [machine]() -> const ExitStats* { return machine->exit_stats.get(); });
   // On the console loop: it serves only console input, so no guest can
   // keep it busy and delay a stop or a quit.
   m.qmp_server = std::make_unique<qmp::QmpServer>(*m.console_loop, *m.qmp_registry, version, system_clock());

@@ -18,6 +18,8 @@ std::string_view to_string(RunState state) noexcept {
       return "running";
     case RunState::paused:
       return "paused";
+    case RunState::suspended:
+      return "suspended";
     case RunState::stopping:
       return "stopping";
     case RunState::stopped:
@@ -58,7 +60,10 @@ LifecycleResult RunStateMachine::pause(const std::function<void()>& kick, std::c
   std::lock_guard command(command_lock_);
   {
     std::lock_guard guard(lock_);
-    if (state_ == RunState::paused) return {LifecycleOutcome::already, state_, std::nullopt};
+    // A sleeping guest is stopped already (QEMU's do_vm_stop does nothing).
+    if (state_ == RunState::paused || state_ == RunState::suspended) {
+      return {LifecycleOutcome::already, state_, std::nullopt};
+    }
     if (state_ != RunState::running) return {LifecycleOutcome::refused, state_, std::nullopt};
     // Set before the kick: a vCPU that the kick's immediate_exit sends back
     // to its loop must find the request there.
@@ -82,6 +87,7 @@ LifecycleResult RunStateMachine::pause(const std::function<void()>& kick, std::c
     // request so the parked ones do not wait for a resume nobody will send.
     const std::optional<uint32_t> stuck = first_unparked_locked();
     pause_requested_.store(false, std::memory_order_release);
+    suspend_pending_ = false;  // a sleep request racing the pause is dropped with it
     changed_.notify_all();
     return {LifecycleOutcome::timed_out, state_, stuck};
   }
@@ -93,8 +99,60 @@ LifecycleResult RunStateMachine::pause(const std::function<void()>& kick, std::c
 LifecycleResult RunStateMachine::resume() noexcept {
   std::lock_guard command(command_lock_);
   std::lock_guard guard(lock_);
-  if (state_ == RunState::running) return {LifecycleOutcome::already, state_, std::nullopt};
+  // QEMU's qmp_cont returns quietly on a suspended guest: only a wake
+  // event ends S3.
+  if (state_ == RunState::running || state_ == RunState::suspended) {
+    return {LifecycleOutcome::already, state_, std::nullopt};
+  }
   if (state_ != RunState::paused) return {LifecycleOutcome::refused, state_, std::nullopt};
+  if (suspend_pending_) {
+    // The guest asked to sleep while a pause parked it: it stays parked,
+    // and the pending complete_suspend() makes it suspended.
+    state_ = RunState::running;
+    return {LifecycleOutcome::done, state_, std::nullopt};
+  }
+  pause_requested_.store(false, std::memory_order_release);
+  state_ = RunState::running;
+  changed_.notify_all();
+  return {LifecycleOutcome::done, state_, std::nullopt};
+}
+
+bool RunStateMachine::request_suspend() noexcept {
+  std::lock_guard guard(lock_);
+  if (state_ != RunState::running || suspend_pending_) return false;
+  suspend_pending_ = true;
+  pause_requested_.store(true, std::memory_order_release);
+  return true;
+}
+
+LifecycleResult RunStateMachine::complete_suspend(std::chrono::milliseconds timeout) noexcept {
+  std::lock_guard command(command_lock_);
+  std::unique_lock guard(lock_);
+  if (!suspend_pending_) return {LifecycleOutcome::refused, state_, std::nullopt};
+  const bool settled = state_ == RunState::paused ||
+                       changed_.wait_for(guard, timeout, [this] {
+                         return is_ending(state_) || !suspend_pending_ || all_parked_locked();
+                       });
+  if (is_ending(state_) || !suspend_pending_) {
+    suspend_pending_ = false;
+    return {LifecycleOutcome::refused, state_, std::nullopt};
+  }
+  suspend_pending_ = false;
+  if (!settled) {
+    const std::optional<uint32_t> stuck = first_unparked_locked();
+    pause_requested_.store(false, std::memory_order_release);
+    changed_.notify_all();
+    return {LifecycleOutcome::timed_out, state_, stuck};
+  }
+  state_ = RunState::suspended;
+  changed_.notify_all();
+  return {LifecycleOutcome::done, state_, std::nullopt};
+}
+
+LifecycleResult RunStateMachine::wake() noexcept {
+  std::lock_guard command(command_lock_);
+  std::lock_guard guard(lock_);
+  if (state_ != RunState::suspended) return {LifecycleOutcome::refused, state_, std::nullopt};
   pause_requested_.store(false, std::memory_order_release);
   state_ = RunState::running;
   changed_.notify_all();
@@ -107,6 +165,7 @@ bool RunStateMachine::stop() noexcept {
     if (is_ending(state_)) return false;
     state_ = RunState::stopping;
     pause_requested_.store(false, std::memory_order_release);
+    suspend_pending_ = false;
   }
   changed_.notify_all();
   return true;

@@ -2,6 +2,12 @@
 //
 //   created --start--> running --pause--> paused --resume--> running
 //   created / running / paused --stop--> stopping --finish--> stopped
+//   running --request_suspend, complete_suspend--> suspended --wake--> running
+//   suspended --stop--> stopping
+//
+// suspended is ACPI S3 (the guest asked to sleep, RAM kept): the vCPUs are
+// parked as for a pause, but only a wake event ends it. stop and cont while
+// suspended change nothing, as QEMU 7.2's qmp_stop/qmp_cont (`already`).
 //
 // pause() is the only transition that waits: it asks every vCPU to park
 // (the caller's `kick` makes each one leave KVM_RUN), and returns once all
@@ -24,9 +30,9 @@
 
 namespace keel::vmm {
 
-enum class RunState { created, running, paused, stopping, stopped };
+enum class RunState { created, running, paused, suspended, stopping, stopped };
 
-// "created", "running", "paused", "stopping", "stopped".
+// "created", "running", "paused", "suspended", "stopping", "stopped".
 std::string_view to_string(RunState state) noexcept;
 
 enum class LifecycleOutcome {
@@ -63,8 +69,24 @@ class RunStateMachine {
   LifecycleResult pause(const std::function<void()>& kick,
                         std::chrono::milliseconds timeout = kDefaultPauseTimeout) noexcept;
   // paused -> running, releasing the parked vCPUs; does not wait for them.
-  // running: `already`; any other state: `refused`.
+  // running or suspended: `already` (cont does not wake a sleeping guest);
+  // any other state: `refused`.
   LifecycleResult resume() noexcept;
+
+  // ACPI S3, first half, on the vCPU thread that asked to sleep: never
+  // waits. running -> (still running, suspend pending): sets the pause
+  // request so every vCPU parks once kicked (the caller kicks). False in
+  // any other state or when a suspend is already pending.
+  bool request_suspend() noexcept;
+  // Second half, from a control thread: waits up to `timeout` for every
+  // vCPU to park, then -> suspended (`done`). Also `done` when a pause()
+  // parked them first (paused -> suspended: the guest is asleep either
+  // way). `refused` without a pending suspend or when a stop came;
+  // `timed_out`: the request is withdrawn and the VM keeps running.
+  LifecycleResult complete_suspend(std::chrono::milliseconds timeout = kDefaultPauseTimeout) noexcept;
+  // suspended -> running, releasing the parked vCPUs (after the machine
+  // has put them at the waking vector). `refused` unless suspended.
+  LifecycleResult wake() noexcept;
 
   // created / running / paused -> stopping; wakes parked vCPUs and a
   // waiting pause(). False when already stopping or stopped.
@@ -92,6 +114,7 @@ class RunStateMachine {
   mutable std::condition_variable changed_;
   RunState state_ = RunState::created;
   std::atomic<bool> pause_requested_{false};
+  bool suspend_pending_ = false;  // request_suspend() until complete_suspend()
   std::vector<uint8_t> parked_;  // per vCPU id; sized by start()
   uint32_t parked_count_ = 0;
 };

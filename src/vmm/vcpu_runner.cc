@@ -66,16 +66,29 @@ void run_vcpu_loop(kvm::Vcpu& vcpu, const VcpuRunContext& context) noexcept {
   sigaddset(&kick, kKickSignal);
   pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
 
+  VcpuExitStats* stats =
+      context.stats && vcpu.id() < context.stats->vcpu_count() ? &context.stats->vcpu(vcpu.id()) : nullptr;
+  // The last exit was handled but KVM completes it (an IN's data into RAX,
+  // the emulator's register write-back) only on the next KVM_RUN.
+  bool exit_incomplete = false;
   while (!context.control.stop_requested()) {
     if (context.control.pause_requested()) {
-      // Parked outside KVM_RUN until resume or a stop; then round the loop
-      // again so a stop that woke us is seen before the guest runs.
-      context.control.park_vcpu(vcpu.id());
-      vcpu.clear_immediate_exit();
-      continue;
+      if (exit_incomplete) {
+        // Complete it before parking, with immediate_exit so no guest
+        // instruction runs (KVM API: "complete pending operations"): a
+        // reset's new registers must not be overwritten by it later.
+        vcpu.request_immediate_exit();
+      } else {
+        // Parked outside KVM_RUN until resume or a stop; then round the loop
+        // again so a stop that woke us is seen before the guest runs.
+        context.control.park_vcpu(vcpu.id());
+        vcpu.clear_immediate_exit();
+        continue;
+      }
     }
     kvm::VcpuExit exit = vcpu.run();
-    if (std::holds_alternative<kvm::exit::Interrupted>(exit)) {
+    exit_incomplete = !std::holds_alternative<kvm::exit::Interrupted>(exit);
+    if (!exit_incomplete) {
       // A kick (stop or pause) left immediate_exit set; clear it before the
       // checks at the top of the loop, or every later KVM_RUN would return
       // at once. Safe: a kicker sets its flag before immediate_exit, so a
@@ -83,7 +96,7 @@ void run_vcpu_loop(kvm::Vcpu& vcpu, const VcpuRunContext& context) noexcept {
       vcpu.clear_immediate_exit();
       continue;
     }
-    std::optional<StopDecision> decision = handle_exit(exit, context.pio, context.mmio);
+    std::optional<StopDecision> decision = handle_exit(exit, context.pio, context.mmio, stats);
     if (!decision) continue;
     report(*decision, vcpu, context.pvm_host);
     // The one-line reason keel prints (and the harness reports) names a PVM

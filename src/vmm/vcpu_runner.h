@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "keel/bus.h"
+#include "keel/exit_stats.h"
 #include "src/kvm/vcpu.h"
 #include "src/vmm/vm_control.h"
 
@@ -17,6 +18,7 @@ struct VcpuRunContext {
   Bus& mmio;
   MachineControl& control;
   bool pvm_host;
+  ExitStats* stats = nullptr;  // each vCPU counts into stats->vcpu(its id); null: no statistics
 };
 
 // Runs until control.stop_requested(). Before each KVM_RUN it parks the

@@ -76,6 +76,19 @@ LifecycleResult MachineControl::pause(std::chrono::milliseconds timeout) noexcep
   return run_state_.pause(kicker ? *kicker : no_kicker, timeout);
 }
 
+bool MachineControl::begin_suspend() noexcept {
+  if (!run_state_.request_suspend()) return false;
+  const std::function<void()>* kicker = nullptr;
+  {
+    std::lock_guard guard(lock_);
+    if (kicker_) kicker = &kicker_;  // never changes once installed
+  }
+  // The stop's kick (immediate_exit + SIGUSR1): it never blocks, so the
+  // vCPU thread that wrote SLP_EN may run it, kicking itself too.
+  if (kicker) (*kicker)();
+  return true;
+}
+
 StopRecord MachineControl::wait_for_stop() {
   std::unique_lock guard(lock_);
   stopped_.wait(guard, [this] { return complete_; });

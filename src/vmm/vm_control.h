@@ -70,6 +70,16 @@ class MachineControl final : public VmControl {
     return run_state_.wait_all_parked(timeout);
   }
 
+  // ACPI S3 (acpi_s3.h). begin_suspend: on the vCPU thread that asked to
+  // sleep; sets the pause request and kicks every vCPU, never waits; false
+  // unless running. complete_suspend: from a control thread, waits for the
+  // vCPUs to park, then suspended. wake_from_suspend: suspended -> running.
+  bool begin_suspend() noexcept;
+  LifecycleResult complete_suspend(std::chrono::milliseconds timeout = RunStateMachine::kDefaultPauseTimeout) noexcept {
+    return run_state_.complete_suspend(timeout);
+  }
+  LifecycleResult wake_from_suspend() noexcept { return run_state_.wake(); }
+
   // The vCPU loop's side: a lock-free check before each KVM_RUN, and the
   // park itself (returns on resume, a withdrawn pause, or a stop).
   bool pause_requested() const noexcept { return run_state_.pause_requested(); }

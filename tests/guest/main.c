@@ -17,6 +17,7 @@ static const struct suite suites[] = {
     {"virtio-blk-bench", suite_virtio_blk_bench}, {"virtio-net", suite_virtio_net},
     {"virtio-net-bench", suite_virtio_net_bench},
     {"e1000", suite_e1000}, {"ticker", suite_ticker}, {"acpi-power", suite_acpi_power},
+    {"acpi-s3", suite_acpi_s3},
 };
 
 static const struct suite *find_suite(const char *name, size_t length) {

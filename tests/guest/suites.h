@@ -17,4 +17,5 @@ void suite_virtio_net_bench(void);
 void suite_e1000(void);
 void suite_ticker(void);
 void suite_acpi_power(void);
+void suite_acpi_s3(void);
 void demo_run(void);

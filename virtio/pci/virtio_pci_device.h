@@ -70,6 +70,11 @@ class VirtioPciDevice final : public devices::PciDevice, private VirtioContext {
   devices::PciBarRegions decoded_bars() const noexcept override;
   void bars_changed(const devices::PciBarRegions& decoded) noexcept override;
   void connect_intx(std::shared_ptr<IrqLine> line) noexcept override;
+  // Machine reset: configuration space, MSI-X and INTx to power-on, then the
+  // transport's device reset -- the path a driver's status-0 write takes, so
+  // in-flight I/O is cancelled or finishes later (reset_pending()) and
+  // nothing here waits for it.
+  void reset() noexcept override;
 
   // Statistics / tests.
   // Doorbell writes that arrived as MMIO exits (no ioeventfd registered).

@@ -77,6 +77,20 @@ void VirtioPciDevice::driver_ok() noexcept {
   activated_ = true;
 }
 
+void VirtioPciDevice::reset() noexcept {
+  {
+    // config_lock_ then MSI-X's own lock, the order config_write() takes.
+    std::lock_guard guard(config_lock_);
+    config_.reset();
+    msix_.reset();
+  }
+  intx_.reset();
+  std::lock_guard guard(lock_);
+  reset_device();
+  isr_ = 0;
+  update_intx();
+}
+
 void VirtioPciDevice::reset_device() noexcept {
   if (reset_pending_) return;  // already on its way to 0
   // The device stops serving the queues first, then they go away: no chain

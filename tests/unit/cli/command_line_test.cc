@@ -172,7 +172,7 @@ TEST(CommandLine, NoCommandPrintsUsageAndFails) {
 
 TEST(CommandLine, UnknownFlagsAndCommandsFail) {
   EXPECT_NE(error_of({"run", "--bogus"}).find("--bogus"), std::string::npos);
-  EXPECT_EQ(error_of({"fly"}), "unknown command 'fly' (expected run or ctl)");
+  EXPECT_EQ(error_of({"fly"}), "unknown command 'fly' (expected run, ctl or import-xml)");
   EXPECT_NE(error_of({"run", "stray"}).find("stray"), std::string::npos);
   EXPECT_NE(error_of({"run", "--kernel"}).find("--kernel"), std::string::npos);  // missing value
 }

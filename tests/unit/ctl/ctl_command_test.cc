@@ -128,16 +128,52 @@ TEST(CtlCommand, SendKeySendsOneCommandPerCombo) {
   EXPECT_EQ(server.requests()[2]["arguments"], Json::parse(R"({"keys": [{"type": "number", "data": 28}]})"));
 }
 
-TEST(CtlCommand, StatsPrintsWhatComesBack) {
+const Json kStats = Json::parse(R"({"ranges": [
+    {"bus": "pio", "base": 96, "length": 1, "device": "i8042 data port", "exits": 4, "total-ns": 4000, "mean-ns": 1000},
+    {"bus": "pio", "base": 1016, "length": 8, "device": "COM1 UART", "exits": 10, "total-ns": 9000000,
+     "mean-ns": 900000}],
+  "exit-reasons": [{"reason": "io", "exits": 14}], "vcpus": [{"cpu-index": 0, "exits": 14, "device-ns": 9004000}]})");
+
+TEST(CtlCommand, StatsPrintsASortedTable) {
+  FakeQmpServer server([](Peer& peer) {
+    peer.greet_and_negotiate();
+    peer.answer_next(kStats);
+    peer.wait_for_close();
+  });
+  const Outcome outcome = run_captured(options_for(server.path(), "stats"));
+  EXPECT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_EQ(outcome.out,
+            "bus                 base     length        exits     total ms    mean ns  device\n"
+            "pio                0x3f8        0x8           10        9.000     900000  COM1 UART\n"
+            "pio                 0x60        0x1            4        0.004       1000  i8042 data port\n"
+            "exits by reason: io 14\n"
+            "vcpu 0: 14 exits, 9.004 ms in device handlers\n");
+  EXPECT_EQ(server.requests()[1]["execute"], "x-keel-stats");
+}
+
+TEST(CtlCommand, StatsJsonIsTheRawReply) {
+  FakeQmpServer server([](Peer& peer) {
+    peer.greet_and_negotiate();
+    peer.answer_next(kStats);
+    peer.wait_for_close();
+  });
+  CtlOptions options = options_for(server.path(), "stats");
+  options.json = true;
+  const Outcome outcome = run_captured(options);
+  EXPECT_EQ(outcome.status, kExitOk) << outcome.err;
+  EXPECT_EQ(outcome.out, kStats.dump() + "\n");
+}
+
+TEST(CtlCommand, StatsOfAnotherShapeIsAnError) {
   FakeQmpServer server([](Peer& peer) {
     peer.greet_and_negotiate();
     peer.answer_next(Json::parse(R"({"exits": 3})"));
     peer.wait_for_close();
   });
   const Outcome outcome = run_captured(options_for(server.path(), "stats"));
-  EXPECT_EQ(outcome.status, kExitOk);
-  EXPECT_EQ(outcome.out, "{\n  \"exits\": 3\n}\n");
-  EXPECT_EQ(server.requests()[1]["execute"], "x-keel-stats");
+  EXPECT_EQ(outcome.status, kExitVmError);
+  EXPECT_EQ(outcome.out, "");
+  EXPECT_EQ(outcome.err, "keel ctl: x-keel-stats: the reply has no 'ranges'\n");
 }
 
 TEST(CtlCommand, ErrorReplyExitsOneWithClassAndDesc) {

@@ -57,6 +57,12 @@ TEST(Aml, S5Package) {
   EXPECT_EQ(s5, (Bytes{0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0A, 0x05, 0x0A, 0x05, 0x00, 0x00}));
 }
 
+TEST(Aml, S3PackageAsQemusPc) {
+  // Name(_S3, Package(){One, One, Zero, Zero}): iasl's bytes for QEMU's \_S3.
+  const Bytes s3 = name("_S3", package({integer(1), integer(1), integer(0), integer(0)}));
+  EXPECT_EQ(s3, (Bytes{0x08, '_', 'S', '3', '_', 0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00}));
+}
+
 TEST(Aml, PackageOfABuiltListMatchesPackage) {
   const std::vector<Bytes> elements = {integer(0x1FFFF), integer(0), integer(0), integer(17)};
   const Bytes built = package_of(elements);

@@ -223,10 +223,11 @@ TEST_P(FirmwareTablesTest, FacsIsPresentAlignedAndPointedAtOnce) {
   const uint64_t facs = view_.u32(fadt + 36);
   EXPECT_EQ(view_.u64(fadt + 132), 0u) << "X_FIRMWARE_CTRL";
   ASSERT_NE(facs, 0u);
+  EXPECT_EQ(tables_.facs_address, facs) << "the address the S3 wake path reads";
   EXPECT_EQ(facs % 64, 0u) << "64-byte aligned";
   EXPECT_EQ(view_.text(facs, 4), "FACS");
   EXPECT_EQ(view_.u32(facs + 4), 64u) << "length";
-  EXPECT_EQ(view_.u32(facs + 12), 0u) << "firmware waking vector";
+  EXPECT_EQ(view_.u32(facs + 12), 0u) << "firmware waking vector: none until the guest sets one";
   EXPECT_EQ(view_.u32(facs + 16), 0u) << "global lock: free";
   EXPECT_EQ(view_.u32(facs + 20), 0u) << "flags: no S4BIOS, no 64-bit wake";
   EXPECT_EQ(view_.u64(facs + 24), 0u) << "X firmware waking vector";
@@ -238,6 +239,31 @@ TEST_P(FirmwareTablesTest, FacsIsPresentAlignedAndPointedAtOnce) {
   }
   const uint64_t dsdt = view_.u64(fadt + 140);
   EXPECT_TRUE(dsdt + view_.u32(dsdt + 4) <= facs || dsdt >= facs + 64);
+}
+
+TEST_P(FirmwareTablesTest, FacsWakingVectorIsGuestRamBelowOneMiB) {
+  // S3: the guest writes its waking vector into the FACS and the machine
+  // reads it back on wake, so the FACS must be ordinary guest RAM (the
+  // E820-reserved BIOS area, not a ROM or MMIO hole) that a 32-bit
+  // FIRMWARE_CTRL reaches.
+  const uint64_t fadt = xsdt_tables().at("FACP");
+  const uint64_t facs = view_.u32(fadt + 36);
+  EXPECT_GE(facs, 0xE0000u);
+  EXPECT_LE(facs + 64, 0x100000u);
+  const std::vector<uint8_t> before = view_.bytes(facs, 64);
+  const uint32_t vector = 0x9000;
+  ASSERT_TRUE(guest_.memory().write(Gpa{facs + 12}, std::as_bytes(std::span(&vector, 1))));
+  EXPECT_EQ(view_.u32(facs + 12), vector);
+  EXPECT_EQ(view_.text(facs, 4), "FACS") << "the write touched only its field";
+  // The FACS has no checksum (5.2.10), so a guest-written vector keeps it
+  // valid; the FADT's checksum does not cover it either.
+  EXPECT_EQ(view_.sum(fadt, view_.u32(fadt + 4)), 0);
+  const std::vector<uint8_t> after = view_.bytes(facs, 64);
+  for (size_t i = 0; i < 64; ++i) {
+    if (i < 12 || i >= 16) {
+      EXPECT_EQ(before[i], after[i]) << i;
+    }
+  }
 }
 
 TEST_P(FirmwareTablesTest, FadtMatchesTheDevicesItDescribes) {
@@ -406,13 +432,30 @@ TEST_P(FirmwareTablesTest, DsdtIsWellFormedAml) {
   const auto aml = view_.bytes(dsdt + 36, length - 36);
 
   // Name(_S5, Package(){S5, S5, 0, 0}), with S5 the SLP_TYP the PM device
-  // powers off on.
-  const std::vector<uint8_t> s5_type = aml_small_integer(devices::acpi_pm::kS5SleepType);
-  std::vector<uint8_t> s5{0x08, '_', 'S', '5', '_', 0x12, static_cast<uint8_t>(4 + 2 * s5_type.size()), 0x04};
-  s5.insert(s5.end(), s5_type.begin(), s5_type.end());
-  s5.insert(s5.end(), s5_type.begin(), s5_type.end());
-  s5.insert(s5.end(), {0x00, 0x00});
-  EXPECT_NE(std::search(aml.begin(), aml.end(), s5.begin(), s5.end()), aml.end());
+  // powers off on, and Name(_S3, ...) likewise with the type it suspends on.
+  auto sleep_package = [](char state, uint8_t type) {
+    const std::vector<uint8_t> encoded = aml_small_integer(type);
+    std::vector<uint8_t> out{0x08, '_', 'S', static_cast<uint8_t>(state), '_', 0x12,
+                             static_cast<uint8_t>(4 + 2 * encoded.size()), 0x04};
+    out.insert(out.end(), encoded.begin(), encoded.end());
+    out.insert(out.end(), encoded.begin(), encoded.end());
+    out.insert(out.end(), {0x00, 0x00});
+    return out;
+  };
+  const std::vector<uint8_t> s5 = sleep_package('5', devices::acpi_pm::kS5SleepType);
+  const std::vector<uint8_t> s3 = sleep_package('3', devices::acpi_pm::kS3SleepType);
+  const auto s5_at = std::search(aml.begin(), aml.end(), s5.begin(), s5.end());
+  const auto s3_at = std::search(aml.begin(), aml.end(), s3.begin(), s3.end());
+  EXPECT_NE(s5_at, aml.end());
+  ASSERT_NE(s3_at, aml.end());
+  EXPECT_LT(s3_at, s5_at) << "\\_S3 first, as in QEMU's DSDT";
+  // {1, 1, 0, 0}: QEMU's pc value, so a guest sees one platform on both.
+  EXPECT_EQ(std::vector<uint8_t>(s3_at, s3_at + 12),
+            (std::vector<uint8_t>{0x08, '_', 'S', '3', '_', 0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00}));
+  // No S1, S2 or S4: the PM device handles only S3 and S5.
+  for (const char* absent : {"_S1_", "_S2_", "_S4_"}) {
+    EXPECT_EQ(std::search(aml.begin(), aml.end(), absent, absent + 4), aml.end()) << absent;
+  }
 
   AmlWalker walker(aml);
   ASSERT_TRUE(walker.walk());

@@ -154,6 +154,11 @@ TEST(SeccompPolicy, ConsoleAndHelperListsAreSmall) {
   EXPECT_EQ(console.check(SYS_sendto, args(3, 0, 0, 0, 0)), Verdict::allow);
   EXPECT_EQ(console.check(SYS_sendto, args(3, 0, 0, 0, 0x1000)), Verdict::forbidden);
   EXPECT_EQ(console.check(SYS_shutdown), Verdict::allow);
+  // QMP system_reset runs here: the KVM power-on state, but never KVM_RUN.
+  const uint64_t set_sregs = kvm_request(kvm::machine_reset_ioctls(), "KVM_SET_SREGS");
+  EXPECT_EQ(console.check(SYS_ioctl, args(3, set_sregs)), Verdict::allow);
+  EXPECT_EQ(console.check(SYS_ioctl, args(3, kvm_request(kvm::vcpu_run_ioctls(), "KVM_RUN"))), Verdict::forbidden);
+  EXPECT_EQ(seccomp_policy(ThreadKind::io_loop).check(SYS_ioctl, args(3, set_sregs)), Verdict::forbidden);
   const SeccompPolicy helper = seccomp_policy(ThreadKind::helper);
   EXPECT_EQ(helper.check(SYS_epoll_wait), Verdict::forbidden);
   EXPECT_LT(helper.syscall_count(), seccomp_policy(ThreadKind::main).syscall_count());

@@ -43,6 +43,10 @@ class TestPciDevice final : public devices::PciDevice {
   }
   devices::PciBarRegions decoded_bars() const noexcept override { return config_.decoded_bars(); }
   void bars_changed(const devices::PciBarRegions& decoded) noexcept override { bar_reports.push_back(decoded); }
+  void reset() noexcept override {
+    config_.reset();
+    ++resets;
+  }
   void connect_intx(std::shared_ptr<IrqLine> line) noexcept override {
     ++intx_connects;
     intx = std::move(line);
@@ -53,6 +57,7 @@ class TestPciDevice final : public devices::PciDevice {
   std::vector<devices::PciBarRegions> bar_reports;
   std::shared_ptr<IrqLine> intx;
   int intx_connects = 0;
+  int resets = 0;
 
  private:
   std::mutex lock_;
