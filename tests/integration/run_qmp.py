@@ -17,6 +17,7 @@ The same script runs the same conversation against QEMU
 field names, JSON types and state transitions. Prints SKIPPED without
 /dev/kvm or QEMU."""
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -132,8 +133,40 @@ class Client:
         events, self.events = self.events, []
         return events
 
+    def wait_for_event(self, name, timeout):
+        """Reads until the event `name` arrives and returns it; other events
+        stay in self.events. Only events may arrive meanwhile."""
+        for i, event in enumerate(self.events):
+            if event.get("event") == name:
+                return self.events.pop(i)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = self.read()
+            if message.get("event") == name:
+                return message
+            expect("event" in message, f"unexpected reply while waiting for {name}: {message}")
+            self.events.append(message)
+        raise Failure(f"no {name} event within {timeout} s; other events: {self.events}")
+
     def close(self):
         self.sock.close()
+
+
+@contextlib.contextmanager
+def qmp_session(vmm, path):
+    """A client of `vmm`'s QMP socket at `path`. A socket, JSON or timeout
+    error becomes a Failure carrying the VMM's last output; on the way out
+    the client is closed and the VMM killed."""
+    client = None
+    try:
+        client = Client(path, STEP_TIMEOUT)
+        yield client
+    except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+        raise Failure(f"{type(error).__name__}: {error}; output: {vmm.tail()}")
+    finally:
+        if client:
+            client.close()
+        vmm.kill()
 
 
 def expect(condition, what):

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 from integration_common import Failure, Skip, require_kvm, run_and_report
-from run_qmp import (STEP_TIMEOUT, TICK, Client, Vmm, check_event, check_return, check_status, expect,
+from run_qmp import (STEP_TIMEOUT, TICK, Client, Vmm, qmp_session, check_event, check_return, check_status, expect,
                      probe_argv, wait_for_line)
 
 FIRST_LINE = "TAP version 13"
@@ -67,20 +67,8 @@ def wait_for_boot(vmm, count, min_ticks):
     raise Failure(f"boot {count} with {min_ticks} ticks did not happen within {STEP_TIMEOUT} s; output: {vmm.tail()}")
 
 
-def wait_for_event(client, name):
-    deadline = time.monotonic() + STEP_TIMEOUT
-    while time.monotonic() < deadline:
-        for event in client.take_events():
-            if event.get("event") == name:
-                return event
-        # Events arrive with replies; ask for something harmless to read them.
-        check_return(client.execute("query-status"), "query-status")
-        time.sleep(0.1)
-    raise Failure(f"no {name} event within {STEP_TIMEOUT} s")
-
-
 def check_reset_event(client):
-    event = wait_for_event(client, "RESET")
+    event = client.wait_for_event("RESET", STEP_TIMEOUT)
     check_event(event, "RESET")
     expect(event.get("data") == RESET_DATA, f"RESET data: expected {RESET_DATA}, got {event}")
 
@@ -127,7 +115,7 @@ def conversation(vmm, client, path, args):
     check_return(client.execute("quit"), "quit")
     status = vmm.process.wait(timeout=STEP_TIMEOUT)
     expect(status == 0, f"exit status {status} after quit, expected 0")
-    return client
+    client.close()  # the keel ctl step may have made a new one
 
 
 def run(args):
@@ -137,16 +125,8 @@ def run(args):
     with tempfile.TemporaryDirectory(prefix="keel-reset-") as scratch:
         path = os.path.join(scratch, "qmp.sock")
         vmm = Vmm(vmm_argv(args, path))
-        client = None
-        try:
-            client = Client(path, STEP_TIMEOUT)
-            client = conversation(vmm, client, path, args)
-        except (OSError, ValueError, subprocess.TimeoutExpired) as error:
-            raise Failure(f"{type(error).__name__}: {error}; output: {vmm.tail()}")
-        finally:
-            if client:
-                client.close()
-            vmm.kill()
+        with qmp_session(vmm, path) as client:
+            conversation(vmm, client, path, args)
 
 
 def main():

@@ -21,14 +21,14 @@ Prints SKIPPED without /dev/kvm or QEMU, and on keel until the machine wires
 S3 (KEEL_S3_WIRED below)."""
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import os
 import time
 
-from integration_common import Failure, Skip, require_kvm, run_and_report
-from run_qmp import STEP_TIMEOUT, Client, Vmm, check_error, check_event, check_return, expect, probe_argv, wait_for_line
+from integration_common import Skip, require_kvm, run_and_report
+from run_qmp import (STEP_TIMEOUT, Vmm, check_error, check_event, check_return, expect, probe_argv, qmp_session,
+                     wait_for_line)
 
 # Flip to True once keel's machine implements the S3 sleep handler and the
 # wake path (devices/acpi/README.md, "S3"): the keel half then runs.
@@ -39,22 +39,6 @@ RESUME_LINE = "# resumed from S3"
 EXPECTED_CHECKS = ("suspended (S3) and resumed through the FACS waking vector", "PM1 WAK_STS set on resume",
                    "WAK_STS cleared by writing 1", "RAM kept across S3")
 NOT_SUSPENDED = "Unable to wake up: guest is not in suspended state"
-
-
-def wait_for_event(client, name, timeout):
-    """Reads until the event `name` arrives; returns it (other events are
-    kept in client.events)."""
-    for i, event in enumerate(client.events):
-        if event.get("event") == name:
-            return client.events.pop(i)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message = client.read()
-        if message.get("event") == name:
-            return message
-        expect("event" in message, f"unexpected reply while waiting for {name}: {message}")
-        client.events.append(message)
-    raise Failure(f"no {name} event within {timeout} s; other events: {client.events}")
 
 
 def check_status(client, status, running):
@@ -83,7 +67,7 @@ def run_s3(vmm, client, wake):
             time.sleep(0.05)
         print("note: the guest suspended before qmp_capabilities; SUSPEND event not required")
     else:
-        suspend = wait_for_event(client, "SUSPEND", STEP_TIMEOUT)
+        suspend = client.wait_for_event("SUSPEND", STEP_TIMEOUT)
         check_event(suspend, "SUSPEND")
         expect("data" not in suspend, f"SUSPEND carries no data in QEMU 7.2: {suspend}")
     check_status(client, "suspended", False)
@@ -106,7 +90,7 @@ def run_s3(vmm, client, wake):
     else:
         reply = client.execute("system_wakeup", id="w1")
         expect(reply.get("return") == {} and reply.get("id") == "w1", f"system_wakeup: {reply}")
-    wakeup = wait_for_event(client, "WAKEUP", STEP_TIMEOUT)
+    wakeup = client.wait_for_event("WAKEUP", STEP_TIMEOUT)
     check_event(wakeup, "WAKEUP")
     expect("data" not in wakeup, f"WAKEUP carries no data in QEMU 7.2: {wakeup}")
     check_status(client, "running", True)
@@ -144,16 +128,8 @@ def run(args):
         # milliseconds) starts only once this client is connected.
         wait = "on" if args.vmm == "keel" else "off"
         vmm = Vmm(probe_argv(args, f"unix:{path},server=on,wait={wait}", cmdline, qemu_extra=qemu_extra))
-        client = None
-        try:
-            client = Client(path, STEP_TIMEOUT)
+        with qmp_session(vmm, path) as client:
             run_s3(vmm, client, args.wake)
-        except (OSError, ValueError, subprocess.TimeoutExpired) as error:
-            raise Failure(f"{type(error).__name__}: {error}; output: {vmm.tail()}")
-        finally:
-            if client:
-                client.close()
-            vmm.kill()
 
 
 def main():
