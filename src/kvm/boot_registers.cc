@@ -2,13 +2,7 @@
 
 namespace keel::kvm {
 
-namespace {
-
-// Segment types (descriptor type field with S=1).
-constexpr uint8_t kTypeCodeExecReadAccessed = 0xB;
-constexpr uint8_t kTypeDataReadWriteAccessed = 0x3;
-
-SegmentState flat_segment(uint16_t selector, uint8_t type, bool long_mode_code) {
+SegmentState flat_segment(uint16_t selector, uint8_t type, bool long_mode_code) noexcept {
   return SegmentState{.base = 0,
                       .limit = 0xFFFF'FFFF,  // byte-granular view of limit 0xFFFFF with G=1
                       .selector = selector,
@@ -20,8 +14,6 @@ SegmentState flat_segment(uint16_t selector, uint8_t type, bool long_mode_code) 
                       .l = static_cast<uint8_t>(long_mode_code ? 1 : 0),
                       .g = 1};
 }
-
-}  // namespace
 
 BootRegisters boot_registers(const boot::BootEntry& entry) noexcept {
   BootRegisters regs;

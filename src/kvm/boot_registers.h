@@ -50,6 +50,13 @@ struct BootRegisters {
   uint64_t cr0 = 0, cr3 = 0, cr4 = 0, efer = 0;
 };
 
+// Segment types (descriptor type field with S=1).
+inline constexpr uint8_t kTypeCodeExecReadAccessed = 0xB;
+inline constexpr uint8_t kTypeDataReadWriteAccessed = 0x3;
+
+// A flat 4 GiB segment (base 0, G=1): 32-bit, or 64-bit code (L=1, D=0).
+SegmentState flat_segment(uint16_t selector, uint8_t type, bool long_mode_code = false) noexcept;
+
 // protected_mode_32: CR0 = PE|ET, flat 4 GiB 32-bit code (0x10) and data
 // (0x18), paging off. long_mode_64: CR0 = PE|ET|NE|PG, CR4 = PAE,
 // EFER = LME|LMA, CR3 from the entry, 64-bit code (L=1). GP registers and the

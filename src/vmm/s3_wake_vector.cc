@@ -16,8 +16,9 @@ T load_le(std::span<const std::byte> bytes, size_t offset) noexcept {
   return value;
 }
 
-constexpr uint8_t kTypeCodeExecReadAccessed = 0xB;
-constexpr uint8_t kTypeDataReadWriteAccessed = 0x3;
+using kvm::kTypeCodeExecReadAccessed;
+using kvm::kTypeDataReadWriteAccessed;
+
 // CR0 after INIT/RESET (Intel SDM vol. 3, 9.1.1): CD | NW | ET.
 constexpr uint64_t kCr0AfterInit = 0x6000'0010;
 
@@ -32,19 +33,6 @@ kvm::SegmentState real_mode_segment(uint16_t selector, uint8_t type) noexcept {
                            .s = 1,
                            .l = 0,
                            .g = 0};
-}
-
-kvm::SegmentState flat_32_segment(uint16_t selector, uint8_t type) noexcept {
-  return kvm::SegmentState{.base = 0,
-                           .limit = 0xFFFF'FFFF,
-                           .selector = selector,
-                           .type = type,
-                           .present = 1,
-                           .dpl = 0,
-                           .db = 1,
-                           .s = 1,
-                           .l = 0,
-                           .g = 1};
 }
 
 }  // namespace
@@ -87,8 +75,8 @@ std::optional<kvm::BootRegisters> wake_registers(const WakeVector& vector) noexc
       // The boot loaders' flat selectors; the GDT stays the power-on one
       // (the hidden segment state is what counts until the OS loads its own).
       regs.rip = vector.address;
-      regs.code = flat_32_segment(boot::BootEntry::kCodeSelector, kTypeCodeExecReadAccessed);
-      regs.data = flat_32_segment(boot::BootEntry::kDataSelector, kTypeDataReadWriteAccessed);
+      regs.code = kvm::flat_segment(boot::BootEntry::kCodeSelector, kTypeCodeExecReadAccessed);
+      regs.data = kvm::flat_segment(boot::BootEntry::kDataSelector, kTypeDataReadWriteAccessed);
       regs.cr0 = kvm::cr0::kPe | kvm::cr0::kEt;
       return regs;
     case WakeVector::Mode::reset:
