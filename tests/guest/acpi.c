@@ -110,34 +110,13 @@ void acpi_parse(void) {
     memcpy(platform.acpi_oem_id, r + 9, 6);
     platform.acpi_oem_id[6] = '\0';
 
-    uint32_t rsdt_address;
-    uint64_t xsdt_address = 0;
-    memcpy(&rsdt_address, r + 16, 4);
-    if (r[15] >= 2) memcpy(&xsdt_address, r + 24, 8);
-
-    /* Prefer the XSDT (64-bit entries) when there is one, as the spec asks. */
-    const struct sdt_header *root = valid_table(xsdt_address);
-    size_t entry_size = 8;
-    if (!root || memcmp(root->signature, "XSDT", 4)) {
-        root = valid_table(rsdt_address);
-        entry_size = 4;
-        if (!root || memcmp(root->signature, "RSDT", 4)) return;
-    }
-    const uint8_t *entries = (const uint8_t *)root + sizeof *root;
-    size_t count = (root->length - sizeof *root) / entry_size;
-    for (size_t i = 0; i < count; i++) {
-        uint64_t address = 0;
-        memcpy(&address, entries + i * entry_size, entry_size);
-        const struct sdt_header *table = valid_table(address);
-        if (table && !memcmp(table->signature, "APIC", 4)) {
-            parse_madt(table);
-            return;
-        }
-    }
+    const struct sdt_header *madt = acpi_find_table("APIC");
+    if (madt) parse_madt(madt);
 }
 
-/* Any table by signature, through the same XSDT/RSDT walk (NULL when absent
- * or broken). For suites that need more than the MADT (the FADT). */
+/* Any table by signature, through the XSDT (preferred, as the spec asks)
+ * or the RSDT (NULL when absent or broken): the MADT here, the FADT for
+ * the ACPI suites. */
 const void *acpi_find_table(const char signature[4]) {
     if (!platform.have_acpi) return NULL;
     const uint8_t *r = (const uint8_t *)platform.rsdp_address;

@@ -14,6 +14,7 @@
  * "# acpi: power button" and powers off: PM1_CNT SLP_TYP = \_S5 | SLP_EN.
  * The VM ends there (exit 0, no TAP plan). If any step fails the suite
  * returns instead, so the probe ends with exit 1 and says why. */
+#include "acpi_pm.h"
 #include "console.h"
 #include "interrupts.h"
 #include "platform.h"
@@ -21,32 +22,11 @@
 #include "suites.h"
 #include "tap.h"
 
-/* FADT field offsets (ACPI 6.3 table 5-34). */
-#define FADT_DSDT 40
-#define FADT_SCI_INT 46
-#define FADT_SMI_CMD 48
-#define FADT_ACPI_ENABLE 52
-#define FADT_PM1A_EVT_BLK 56
-#define FADT_PM1A_CNT_BLK 64
-#define FADT_PM1_EVT_LEN 88
-#define FADT_MIN_LENGTH 116  /* through PM1_EVT_LEN and the fields before */
-
 /* PM1 register bits (ACPI 6.3 4.8.3). */
 #define PM1_PWRBTN_STS 0x0100u
 #define PM1_PWRBTN_EN 0x0100u
-#define PM1_SCI_EN 0x0001u
-#define PM1_SLP_TYP_SHIFT 10
-#define PM1_SLP_TYP_MASK (0x7u << PM1_SLP_TYP_SHIFT)
-#define PM1_SLP_EN 0x2000u
-
-/* AML opcodes met while looking for \_S5 (ACPI 6.3 20.2). */
-#define AML_PACKAGE_OP 0x12
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
-#define AML_BYTE_PREFIX 0x0A
 
 #define DEFAULT_WAIT_SECONDS 120
-#define ACPI_ENABLE_SECONDS 3
 #define POWER_OFF_SECONDS 5
 
 static uint16_t pm1_status_port, pm1_enable_port, pm1_control_port;
@@ -70,44 +50,6 @@ static unsigned wait_seconds(void) {
     for (const char *c = text; *c >= '0' && *c <= '9' && value < 100000; c++)
         value = value * 10u + (unsigned)(*c - '0');
     return value;
-}
-
-/* SLP_TYP of \_S5 from the DSDT: NameOp "_S5_" PackageOp PkgLength
- * NumElements, then the first element (ZeroOp, OneOp or BytePrefix n).
- * A byte scan, as small OS kernels do; false when not found. */
-static bool find_s5_sleep_type(const uint8_t *dsdt, uint32_t length, uint8_t *sleep_type) {
-    for (uint32_t i = 36; i + 9 < length; i++) {
-        if (memcmp(dsdt + i, "_S5_", 4) || dsdt[i + 4] != AML_PACKAGE_OP) continue;
-        uint32_t at = i + 5;
-        at += 1u + (dsdt[at] >> 6);  /* PkgLength: bits 7:6 count the extra bytes */
-        at += 1;                     /* NumElements */
-        if (at + 1 >= length) return false;
-        if (dsdt[at] == AML_ZERO_OP) *sleep_type = 0;
-        else if (dsdt[at] == AML_ONE_OP) *sleep_type = 1;
-        else if (dsdt[at] == AML_BYTE_PREFIX) *sleep_type = dsdt[at + 1];
-        else return false;
-        return *sleep_type <= 7;
-    }
-    return false;
-}
-
-/* Enters ACPI mode as OSPM does (ACPI 6.3 16.3.1) when the firmware left
- * the platform in legacy mode: ACPI_ENABLE to SMI_CMD, then SCI_EN reads 1. */
-static bool enter_acpi_mode(uint32_t smi_cmd, uint8_t acpi_enable) {
-    if (inw(pm1_control_port) & PM1_SCI_EN) {
-        tap_diag("SCI_EN already set");
-        return true;
-    }
-    if (smi_cmd == 0 || smi_cmd > 0xFFFF || acpi_enable == 0) return false;
-    outb((uint16_t)smi_cmd, acpi_enable);
-    struct rtc_deadline deadline;
-    rtc_deadline_start(&deadline, ACPI_ENABLE_SECONDS);
-    while (!(inw(pm1_control_port) & PM1_SCI_EN)) {
-        if (rtc_deadline_expired(&deadline)) return false;
-        io_delay(50);
-    }
-    tap_diag("ACPI mode entered through SMI_CMD 0x%x", (unsigned)smi_cmd);
-    return true;
 }
 
 void suite_acpi_power(void) {
@@ -140,12 +82,15 @@ void suite_acpi_power(void) {
     uint32_t dsdt_length = 0;
     if (dsdt) memcpy(&dsdt_length, dsdt + 4, 4);
     uint8_t s5_type = 0;
-    if (!tap_check(dsdt && find_s5_sleep_type(dsdt, dsdt_length, &s5_type), "DSDT declares \\_S5",
+    if (!tap_check(dsdt && acpi_sleep_type(dsdt, dsdt_length, "_S5_", &s5_type), "DSDT declares \\_S5",
                    "%s", dsdt ? "no \\_S5 package" : "no valid DSDT"))
         return;
     tap_diag("\\_S5 SLP_TYP %u", s5_type);
 
-    if (!tap_check(enter_acpi_mode(smi_cmd, fadt[FADT_ACPI_ENABLE]), "ACPI mode (PM1_CNT SCI_EN set)",
+    const enum acpi_mode mode = acpi_enter_mode(pm1_control_port, smi_cmd, fadt[FADT_ACPI_ENABLE]);
+    if (mode == ACPI_MODE_ALREADY) tap_diag("SCI_EN already set");
+    if (mode == ACPI_MODE_ENTERED) tap_diag("ACPI mode entered through SMI_CMD 0x%x", (unsigned)smi_cmd);
+    if (!tap_check(mode != ACPI_MODE_FAILED, "ACPI mode (PM1_CNT SCI_EN set)",
                    "PM1_CNT 0x%x", inw(pm1_control_port)))
         return;
 

@@ -16,6 +16,7 @@
  * With `s3-wake=rtc` it also arms an RTC alarm 5 s ahead (AIE) and PM1_EN
  * RTC_EN before sleeping, so the alarm wakes the machine, and then expects
  * RTC_STS with WAK_STS. */
+#include "acpi_pm.h"
 #include "console.h"
 #include "interrupts.h"
 #include "platform.h"
@@ -23,18 +24,6 @@
 #include "s3_wake.h"
 #include "suites.h"
 #include "tap.h"
-
-/* FADT field offsets (ACPI 6.3 table 5-34). */
-#define FADT_FIRMWARE_CTRL 36
-#define FADT_DSDT 40
-#define FADT_SMI_CMD 48
-#define FADT_ACPI_ENABLE 52
-#define FADT_PM1A_EVT_BLK 56
-#define FADT_PM1A_CNT_BLK 64
-#define FADT_PM1_EVT_LEN 88
-#define FADT_MIN_LENGTH 116
-#define FADT_X_FIRMWARE_CTRL 132
-#define FADT_X_FIRMWARE_CTRL_END 140
 
 /* FACS fields (5.2.10, table 5-37). */
 #define FACS_LENGTH 4
@@ -47,16 +36,6 @@
 /* PM1 bits (4.8.3). */
 #define PM1_WAK_STS 0x8000u
 #define PM1_ALL_STS 0x8731u  /* what ACPICA clears before sleeping */
-#define PM1_SCI_EN 0x0001u
-#define PM1_SLP_TYP_SHIFT 10
-#define PM1_SLP_TYP_MASK (0x7u << PM1_SLP_TYP_SHIFT)
-#define PM1_SLP_EN 0x2000u
-
-#define AML_PACKAGE_OP 0x12
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
-#define AML_BYTE_PREFIX 0x0A
-
 #define PM1_RTC_STS 0x0400u
 #define PM1_RTC_EN 0x0400u
 
@@ -66,31 +45,11 @@
 #define RTC_ALARM_MINUTES 0x03
 #define RTC_ALARM_HOURS 0x05
 #define RTC_ALARM_ANY 0xFF  /* "don't care": matches every value */
-#define ACPI_ENABLE_SECONDS 3
 #define CANARY_WORDS 1024
 
 static uint32_t canary[CANARY_WORDS];
 
 static uint32_t canary_value(uint32_t i) { return 0x53330000u ^ (i * 2654435761u); }
-
-/* SLP_TYPa of a \_Sx package: NameOp "_Sx_" PackageOp PkgLength
- * NumElements, then ZeroOp, OneOp or BytePrefix n (a byte scan, as small
- * kernels do). False when absent. */
-static bool find_sleep_type(const uint8_t *dsdt, uint32_t length, const char name[4], uint8_t *type) {
-    for (uint32_t i = 36; i + 9 < length; i++) {
-        if (memcmp(dsdt + i, name, 4) || dsdt[i + 4] != AML_PACKAGE_OP) continue;
-        uint32_t at = i + 5;
-        at += 1u + (dsdt[at] >> 6);  /* PkgLength */
-        at += 1;                     /* NumElements */
-        if (at + 1 >= length) return false;
-        if (dsdt[at] == AML_ZERO_OP) *type = 0;
-        else if (dsdt[at] == AML_ONE_OP) *type = 1;
-        else if (dsdt[at] == AML_BYTE_PREFIX) *type = dsdt[at + 1];
-        else return false;
-        return *type <= 7;
-    }
-    return false;
-}
 
 /* The FACS the FADT names: X_FIRMWARE_CTRL when the FADT is long enough
  * and it is set (and reachable without paging), else FIRMWARE_CTRL. */
@@ -139,19 +98,6 @@ static void disarm_rtc_alarm(uint16_t enable_port) {
     outw(enable_port, (uint16_t)(inw(enable_port) & ~PM1_RTC_EN));
 }
 
-static bool enter_acpi_mode(uint16_t control_port, uint32_t smi_cmd, uint8_t acpi_enable) {
-    if (inw(control_port) & PM1_SCI_EN) return true;
-    if (smi_cmd == 0 || smi_cmd > 0xFFFF || acpi_enable == 0) return false;
-    outb((uint16_t)smi_cmd, acpi_enable);
-    struct rtc_deadline deadline;
-    rtc_deadline_start(&deadline, ACPI_ENABLE_SECONDS);
-    while (!(inw(control_port) & PM1_SCI_EN)) {
-        if (rtc_deadline_expired(&deadline)) return false;
-        io_delay(50);
-    }
-    return true;
-}
-
 void suite_acpi_s3(void) {
     const uint8_t *fadt = acpi_find_table("FACP");
     uint32_t fadt_length = 0;
@@ -178,7 +124,7 @@ void suite_acpi_s3(void) {
     uint32_t dsdt_length = 0;
     if (dsdt) memcpy(&dsdt_length, dsdt + 4, 4);
     uint8_t s3_type = 0;
-    if (!dsdt || !find_sleep_type(dsdt, dsdt_length, "_S3_", &s3_type)) {
+    if (!dsdt || !acpi_sleep_type(dsdt, dsdt_length, "_S3_", &s3_type)) {
         tap_skip("DSDT declares \\_S3", "%s", dsdt ? "no \\_S3: the machine offers no suspend to RAM" : "no DSDT");
         return;
     }
@@ -197,7 +143,8 @@ void suite_acpi_s3(void) {
     tap_diag("FACS at 0x%x, version %u, flags 0x%x", (unsigned)(uintptr_t)facs, facs[FACS_VERSION],
              (unsigned)facs_flags);
 
-    if (!tap_check(enter_acpi_mode(control_port, smi_cmd, fadt[FADT_ACPI_ENABLE]), "ACPI mode (SCI_EN set)",
+    if (!tap_check(acpi_enter_mode(control_port, smi_cmd, fadt[FADT_ACPI_ENABLE]) != ACPI_MODE_FAILED,
+                   "ACPI mode (SCI_EN set)",
                    "PM1_CNT 0x%x", inw(control_port)))
         return;
 
