@@ -153,15 +153,16 @@ class Client:
 
 
 @contextlib.contextmanager
-def qmp_session(vmm, path):
+def qmp_session(vmm, path, also=()):
     """A client of `vmm`'s QMP socket at `path`. A socket, JSON or timeout
-    error becomes a Failure carrying the VMM's last output; on the way out
-    the client is closed and the VMM killed."""
+    error (or one of the exception types `also`) becomes a Failure carrying
+    the VMM's last output; on the way out the client is closed and the VMM
+    killed."""
     client = None
     try:
         client = Client(path, STEP_TIMEOUT)
         yield client
-    except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+    except (OSError, ValueError, subprocess.TimeoutExpired, *also) as error:
         raise Failure(f"{type(error).__name__}: {error}; output: {vmm.tail()}")
     finally:
         if client:

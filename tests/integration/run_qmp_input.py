@@ -19,13 +19,13 @@ argument errors, then quit.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-from integration_common import Failure, Skip, require_kvm, run_and_report
-from run_qmp import STEP_TIMEOUT, Client, Vmm, check_error, check_return, expect, probe_argv, wait_for_line
+from integration_common import Skip, require_kvm, run_and_report
+from run_qmp import (STEP_TIMEOUT, Vmm, check_error, check_return, expect, probe_argv, qmp_session,
+                     wait_for_line)
 
 READY = "i8042-inject: ready"
 DISK_SIZE = 1 << 20
@@ -51,9 +51,7 @@ def qcode(name):
 def run_keys(args, scratch):
     path = os.path.join(scratch, "qmp.sock")
     vmm = Vmm(vmm_argv(args, path, f"tests=i8042-inject now={int(time.time())}"))
-    client = None
-    try:
-        client = Client(path, STEP_TIMEOUT)
+    with qmp_session(vmm, path) as client:
         expect("QMP" in client.read(), "no greeting")
         check_return(client.execute("qmp_capabilities"), "qmp_capabilities")
         wait_for_line(vmm, READY, STEP_TIMEOUT)
@@ -65,12 +63,6 @@ def run_keys(args, scratch):
         expect(value == 0, f"the probe did not get a, b, Enter: exit status {status}; output: {vmm.tail()}")
         with vmm.condition:
             expect(not any(line.startswith("not ok") for line in vmm.lines), f"a probe check failed: {vmm.tail()}")
-    except (OSError, ValueError, subprocess.TimeoutExpired) as error:
-        raise Failure(f"{type(error).__name__}: {error}; output: {vmm.tail()}")
-    finally:
-        if client:
-            client.close()
-        vmm.kill()
 
 
 def check_block(client, disk):
@@ -128,9 +120,7 @@ def run_query(args, scratch):
     with open(disk, "wb") as image:
         image.truncate(DISK_SIZE)
     vmm = Vmm(vmm_argv(args, path, "tests=ticker ticks=0", disk))
-    client = None
-    try:
-        client = Client(path, STEP_TIMEOUT)
+    with qmp_session(vmm, path, also=(KeyError, TypeError)) as client:
         expect("QMP" in client.read(), "no greeting")
         check_return(client.execute("qmp_capabilities"), "qmp_capabilities")
         vmm.wait_for_tick(0, STEP_TIMEOUT)
@@ -150,12 +140,6 @@ def run_query(args, scratch):
         check_return(client.execute("quit"), "quit")
         status = vmm.process.wait(timeout=STEP_TIMEOUT)
         expect(status == 0, f"quit: exit status {status}")
-    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as error:
-        raise Failure(f"{type(error).__name__}: {error}; output: {vmm.tail()}")
-    finally:
-        if client:
-            client.close()
-        vmm.kill()
 
 
 def run(args):
